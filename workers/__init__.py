@@ -1,0 +1,1 @@
+"""Celery workers for codex-review-bot: GitHub access, diff engine, model calls, review and fix."""
