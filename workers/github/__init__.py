@@ -1,0 +1,39 @@
+"""The GitHub boundary: App auth (``auth``), the installation client (``client``), value
+objects (``models``), errors (``errors``) and write pacing (``pacing``)."""
+
+from .auth import REVIEW_PERMISSIONS, GitHubApp, SafeRetry, retry_policy
+from .client import GitHubClient
+from .errors import (
+    AuthError,
+    BranchMoved,
+    GitHubError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unprocessable,
+)
+from .models import DraftComment
+from .pacing import LocalPacer, Pacer, RedisPacer
+
+__all__ = [
+    "REVIEW_PERMISSIONS",
+    "AuthError",
+    "BranchMoved",
+    "DraftComment",
+    "GitHubApp",
+    "GitHubClient",
+    "GitHubError",
+    "LocalPacer",
+    "NotFound",
+    "Pacer",
+    "PermissionDenied",
+    "RateLimited",
+    "RedisPacer",
+    "SafeRetry",
+    "ServerError",
+    "TransportError",
+    "Unprocessable",
+    "retry_policy",
+]

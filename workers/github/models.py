@@ -1,0 +1,234 @@
+"""Value objects the GitHub client returns: frozen, slotted, built by ``from_dict`` from
+GitHub's JSON, so review and fix code can be tested with plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Self
+
+Side = Literal["LEFT", "RIGHT"]
+
+
+def _login(user: Any) -> str:
+    return str(user.get("login", "")) if isinstance(user, Mapping) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class AppIdentity:
+    id: int
+    slug: str
+
+    @property
+    def bot_login(self) -> str:
+        return f"{self.slug}[bot]"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(id=int(data["id"]), slug=str(data["slug"]))
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    number: int
+    state: str
+    draft: bool
+    title: str
+    body: str
+    author_login: str
+    author_type: str
+    head_sha: str
+    head_ref: str
+    head_repo: str | None  # None when the fork was deleted
+    base_sha: str
+    base_ref: str
+    base_repo: str
+    maintainer_can_modify: bool
+    html_url: str
+    commits: int
+    changed_files: int
+
+    @property
+    def is_fork(self) -> bool:
+        return self.head_repo != self.base_repo
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        head, base = data["head"], data["base"]
+        user = data.get("user") or {}
+        return cls(
+            number=int(data["number"]),
+            state=str(data["state"]),
+            draft=bool(data.get("draft", False)),
+            title=str(data.get("title") or ""),
+            body=str(data.get("body") or ""),
+            author_login=_login(user),
+            author_type=str(user.get("type", "User")),
+            head_sha=str(head["sha"]),
+            head_ref=str(head["ref"]),
+            head_repo=str(head["repo"]["full_name"]) if head.get("repo") else None,
+            base_sha=str(base["sha"]),
+            base_ref=str(base["ref"]),
+            base_repo=str(base["repo"]["full_name"]),
+            maintainer_can_modify=bool(data.get("maintainer_can_modify", False)),
+            html_url=str(data.get("html_url", "")),
+            commits=int(data.get("commits", 0)),
+            changed_files=int(data.get("changed_files", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PullFile:
+    filename: str
+    status: str
+    previous_filename: str | None
+    patch: str | None  # None for binary files and patches GitHub considers too large
+    additions: int
+    deletions: int
+    sha: str | None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            filename=str(data["filename"]),
+            status=str(data["status"]),
+            previous_filename=data.get("previous_filename"),
+            patch=data.get("patch"),
+            additions=int(data.get("additions", 0)),
+            deletions=int(data.get("deletions", 0)),
+            sha=data.get("sha"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    status: str  # ahead, behind, diverged, identical
+    ahead_by: int
+    behind_by: int
+    merge_base_sha: str
+    files: tuple[PullFile, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            status=str(data["status"]),
+            ahead_by=int(data.get("ahead_by", 0)),
+            behind_by=int(data.get("behind_by", 0)),
+            merge_base_sha=str(data["merge_base_commit"]["sha"]),
+            files=tuple(PullFile.from_dict(f) for f in data.get("files") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    id: int
+    author_login: str
+    state: str
+    body: str
+    commit_id: str | None
+    html_url: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=int(data["id"]),
+            author_login=_login(data.get("user")),
+            state=str(data.get("state", "")),
+            body=str(data.get("body") or ""),
+            commit_id=data.get("commit_id"),
+            html_url=str(data.get("html_url", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewComment:
+    id: int
+    author_login: str
+    body: str
+    path: str
+    line: int | None
+    side: str | None
+    start_line: int | None
+    commit_id: str | None
+    review_id: int | None
+    in_reply_to_id: int | None
+    html_url: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=int(data["id"]),
+            author_login=_login(data.get("user")),
+            body=str(data.get("body") or ""),
+            path=str(data.get("path", "")),
+            line=data.get("line"),
+            side=data.get("side"),
+            start_line=data.get("start_line"),
+            commit_id=data.get("commit_id"),
+            review_id=data.get("pull_request_review_id"),
+            in_reply_to_id=data.get("in_reply_to_id"),
+            html_url=str(data.get("html_url", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IssueComment:
+    id: int
+    author_login: str
+    author_type: str
+    body: str
+    html_url: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        user = data.get("user") or {}
+        return cls(
+            id=int(data["id"]),
+            author_login=_login(user),
+            author_type=str(user.get("type", "User")),
+            body=str(data.get("body") or ""),
+            html_url=str(data.get("html_url", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DraftComment:
+    """One inline comment of a review about to be posted."""
+
+    path: str
+    line: int
+    body: str
+    side: Side = "RIGHT"
+    start_line: int | None = None
+    start_side: Side | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "line": self.line,
+            "side": self.side,
+            "body": self.body,
+        }
+        if self.start_line is not None and self.start_line != self.line:
+            out["start_line"] = self.start_line
+            out["start_side"] = self.start_side or self.side
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRun:
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+    head_sha: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=int(data["id"]),
+            name=str(data["name"]),
+            status=str(data["status"]),
+            conclusion=data.get("conclusion"),
+            head_sha=str(data["head_sha"]),
+        )
