@@ -1,0 +1,1 @@
+"""Webhook receiver for codex-review-bot: verify, record, enqueue, answer fast."""

@@ -1,0 +1,176 @@
+"""``codex-bot serve | web | worker``.
+
+* ``web``: the receiver under uvicorn (``WEB_WORKERS`` processes).
+* ``worker``: a Celery worker on the ``reviews`` and ``commands`` queues; extra
+  arguments after ``--`` go to Celery (``--include``, ``--pool``, ...).
+* ``serve``: both on one machine. Without ``REDIS_URL`` it first starts a
+  private, append-only ``redis-server`` under ``DATA_DIR/redis``, so queued
+  jobs survive a restart with nothing else installed.
+
+A wrong or missing setting prints one line naming it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TypeVar
+
+import click
+
+from bot.config import WebSettings
+from workers.config import ConfigError, WorkerSettings, load_settings
+from workers.logs import configure_logging, get_logger
+
+log = get_logger("bot.cli")
+_T = TypeVar("_T")
+
+
+def _settings_or_exit(build: Callable[[], _T]) -> _T:
+    try:
+        return build()
+    except ConfigError as exc:
+        click.echo(f"codex-bot: {exc}", err=True)
+        sys.exit(2)
+
+
+def _run_web(settings: WebSettings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "bot.asgi:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.web_workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=8,
+    )
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+def web() -> None:
+    """Run only the webhook receiver."""
+    settings = _settings_or_exit(lambda: load_settings(WebSettings))
+    if not settings.redis_url:
+        click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
+        sys.exit(2)
+    configure_logging(settings.log_level, settings.log_format)
+    log.info("receiver starting", host=settings.host, port=settings.port)
+    _run_web(settings)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    """Run only a Celery worker (arguments after -- go to Celery)."""
+    from workers import runtime
+    from workers.celery_app import create_celery, effective_visibility_timeout
+    from workers.tasks import register_tasks
+
+    settings = _settings_or_exit(lambda: load_settings(WorkerSettings))
+    if not settings.redis_url:
+        click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
+        sys.exit(2)
+    secrets = [k.get_secret_value() for k in settings.openai_api_key]
+    secrets.append(settings.private_key_pem().decode())
+    configure_logging(settings.log_level, settings.log_format, secrets=secrets)
+    runtime.configure(settings)
+    app = create_celery(settings.redis_url, settings.limits)
+    register_tasks(app)
+    with app.connection_for_read() as connection:
+        effective = int(connection.transport_options.get("visibility_timeout", 3600))
+    if effective != settings.visibility_timeout or effective != effective_visibility_timeout(app):
+        click.echo(
+            f"codex-bot: broker visibility timeout is {effective}s, expected "
+            f"{settings.visibility_timeout}s",
+            err=True,
+        )
+        sys.exit(2)
+    log.info(
+        "worker starting",
+        visibility_timeout=effective,
+        soft_time_limit=settings.soft_time_limit,
+        time_limit=settings.time_limit,
+        concurrency=settings.worker_concurrency,
+    )
+    argv = [
+        "worker",
+        "--queues", "reviews,commands",
+        "--concurrency", str(settings.worker_concurrency),
+        "--loglevel", settings.log_level,
+        "--without-gossip", "--without-mingle",
+        *celery_args,
+    ]  # fmt: skip
+    app.worker_main(argv)
+
+
+@contextmanager
+def _embedded_redis(data_dir: Path) -> Iterator[str]:
+    from workers.redis_server import RedisServer
+
+    # Absolute: redis-server changes into --dir before opening its relative log file.
+    server = RedisServer.start((data_dir / "redis").resolve(), durable=True)
+    log.info("embedded broker started", port=server.port, data_dir=str(data_dir / "redis"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        log.info("embedded broker stopped")
+
+
+@click.command()
+def serve() -> None:
+    """Run the receiver and a worker together on one machine."""
+    web_settings = _settings_or_exit(lambda: load_settings(WebSettings))
+    _settings_or_exit(lambda: load_settings(WorkerSettings))  # fail before starting anything
+    configure_logging(web_settings.log_level, web_settings.log_format)
+    stopping: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with _broker(web_settings) as url:
+            env = {**os.environ, "REDIS_URL": url}
+            env.pop("CELERY_BROKER_URL", None)
+            children = [
+                subprocess.Popen([sys.executable, "-m", "bot", role], env=env)
+                for role in ("worker", "web")
+            ]
+            # Supervise: the first signal or the first child to exit stops everything.
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.2)
+            log.info("stopping", signal=stopping[0] if stopping else None)
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()  # worker: warm shutdown, finish or hand back its job
+            for child in children:
+                try:
+                    child.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _broker(settings: WebSettings) -> Iterator[str]:
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    with _embedded_redis(settings.data_dir) as url:
+        yield url

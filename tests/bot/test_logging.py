@@ -1,0 +1,100 @@
+"""No secret, token or key ever reaches a log line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from fastapi.testclient import TestClient
+
+from bot.main import WEBHOOK_PATH, create_app
+from tests.bot.conftest import OLD_SECRET, SECRET, delivery_headers, fixture_bytes, make_settings
+from workers.logs import REDACTED, Redactor, configure_logging, get_logger
+from workers.redis_server import RedisServer
+
+GITHUB_TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
+OPENAI_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz012345"
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1c7+9z5Pad7OejecsQ0b\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    configure_logging("DEBUG", "json", secrets=[SECRET, OLD_SECRET], stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+        structlog.reset_defaults()
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_redactor_scrubs_every_kind_of_secret() -> None:
+    redactor = Redactor([SECRET])
+    text = (
+        f"secret={SECRET} token {GITHUB_TOKEN} key {OPENAI_KEY} "
+        f"Authorization: Bearer abc.def.ghi redis://:hunter2pass@broker:6379/0 "
+        f"github_pat_11ABCDEFG0123456789_abcdefghijklmnop {PEM} "
+        "jwt eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOjEyMzQ1Nn0.c2lnbmF0dXJlLXZhbHVl"
+    )
+    out = redactor.scrub(text)
+    for leaked in (SECRET, GITHUB_TOKEN, OPENAI_KEY, "abc.def.ghi", "hunter2pass", "github_pat_1",
+                   "MIIEowIBAAKCAQEA", "eyJhbGciOiJSUzI1NiJ9"):  # fmt: skip
+        assert leaked not in out
+    assert out.count(REDACTED) >= 8
+    assert "redis://:" + REDACTED + "@broker:6379/0" in out
+
+
+def test_sensitive_keys_and_nested_values_are_redacted(captured: io.StringIO) -> None:
+    get_logger("t").info(
+        "calling", headers={"Authorization": "token abc"}, token="plain", extra=[GITHUB_TOKEN]
+    )
+    logging.getLogger("third.party").warning("lib said %s", OPENAI_KEY)
+    first, second = lines(captured)
+    assert first["headers"] == {"Authorization": REDACTED}
+    assert first["token"] == REDACTED
+    assert first["extra"] == [REDACTED]
+    assert second["event"] == f"lib said {REDACTED}"
+
+
+def test_a_full_request_cycle_logs_the_delivery_id_and_no_secret(
+    captured: io.StringIO, redis_server: RedisServer, redis_client: object
+) -> None:
+    app = create_app(make_settings(redis_server.url))
+    body = fixture_bytes("pull_request.opened.json")
+    with TestClient(app) as client:
+        good = delivery_headers("pull_request", body, delivery="delivery-0001")
+        assert client.post(WEBHOOK_PATH, content=body, headers=good).status_code == 202
+        forged = delivery_headers("pull_request", body, secret=SECRET + "x", delivery="d-2")
+        forged["Authorization"] = f"token {GITHUB_TOKEN}"
+        assert client.post(WEBHOOK_PATH, content=body, headers=forged).status_code == 401
+        # A payload that quotes the secret is logged nowhere verbatim either.
+        echo = json.dumps({"zen": SECRET, "hook_id": 1}).encode()
+        assert (
+            client.post(
+                WEBHOOK_PATH, content=echo, headers=delivery_headers("ping", echo)
+            ).status_code
+            == 200
+        )
+    records = lines(captured)
+    text = captured.getvalue()
+    assert any(
+        r.get("delivery_id") == "delivery-0001" and r["event"] == "delivery accepted"
+        for r in records
+    )
+    assert any(r.get("delivery_id") == "d-2" and r["event"] == "delivery refused" for r in records)
+    for secret in (SECRET, OLD_SECRET, GITHUB_TOKEN):
+        assert secret not in text

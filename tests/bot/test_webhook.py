@@ -1,0 +1,282 @@
+"""The receiver end to end through FastAPI's test client, with real HMAC and a real Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+import redis
+from fastapi.testclient import TestClient
+
+from bot.main import WEBHOOK_PATH, create_app
+from bot.queue import job_id_for
+from tests.bot.conftest import (
+    OLD_SECRET,
+    delivery_headers,
+    fixture_bytes,
+    make_settings,
+    queued_jobs,
+)
+from workers.jobs import COMMAND_TASK, REVIEW_TASK
+from workers.redis_server import RedisServer
+
+
+def kill(server: RedisServer) -> None:
+    server.kill()
+    if server.process is not None and server.process.stderr is not None:
+        server.process.stderr.close()
+
+
+def post(client: TestClient, event: str, body: bytes, **kwargs: str) -> tuple[int, dict]:
+    response = client.post(
+        WEBHOOK_PATH, content=body, headers=delivery_headers(event, body, **kwargs)
+    )
+    return response.status_code, response.json()
+
+
+def test_ping_answers_200(client: TestClient, redis_client: redis.Redis) -> None:
+    status, body = post(client, "ping", fixture_bytes("ping.json"))
+    assert (status, body["status"]) == (200, "ping")
+    assert redis_client.llen("reviews") == 0
+
+
+def test_pull_request_opened_enqueues_one_review_job(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    delivery = str(uuid.uuid4())
+    status, body = post(
+        client, "pull_request", fixture_bytes("pull_request.opened.json"), delivery=delivery
+    )
+    assert status == 202
+    assert body["status"] == "accepted"
+    assert body["job_id"] == job_id_for(delivery, REVIEW_TASK)
+    [job] = queued_jobs(redis_client, "reviews")
+    assert job == {
+        "task": REVIEW_TASK,
+        "id": body["job_id"],
+        "job": {
+            "delivery_id": delivery,
+            "installation_id": 41234567,
+            "repository": "octo-org/hello-world",
+            "pr_number": 1347,
+            "head_sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+            "trigger": "opened",
+            "comment_id": None,
+        },
+    }
+    assert redis_client.llen("commands") == 0
+
+
+def test_each_review_action_enqueues(client: TestClient, redis_client: redis.Redis) -> None:
+    for action in ("reopened", "ready_for_review", "synchronize"):
+        status, _ = post(client, "pull_request", fixture_bytes(f"pull_request.{action}.json"))
+        assert status == 202
+    triggers = [job["job"]["trigger"] for job in queued_jobs(redis_client, "reviews")]
+    assert triggers == ["reopened", "ready_for_review", "synchronize"]
+
+
+def test_command_comment_goes_to_the_command_queue(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    status, _body = post(client, "issue_comment", fixture_bytes("issue_comment.created.json"))
+    assert status == 202
+    [job] = queued_jobs(redis_client, "commands")
+    assert job["task"] == COMMAND_TASK
+    assert job["job"]["command"] == "fix"
+    assert job["job"]["comment_id"] == 2501234567
+    assert job["job"]["comment_kind"] == "issue_comment"
+    status, _ = post(
+        client,
+        "pull_request_review_comment",
+        fixture_bytes("pull_request_review_comment.created.json"),
+    )
+    assert status == 202
+    kinds = [j["job"]["comment_kind"] for j in queued_jobs(redis_client, "commands")]
+    assert kinds == ["issue_comment", "review_comment"]
+    assert redis_client.llen("reviews") == 0
+
+
+def test_duplicate_delivery_is_answered_200_and_not_enqueued_again(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    body = fixture_bytes("pull_request.opened.json")
+    delivery = str(uuid.uuid4())
+    first, first_body = post(client, "pull_request", body, delivery=delivery)
+    second, second_body = post(client, "pull_request", body, delivery=delivery)
+    assert (first, second) == (202, 200)
+    assert second_body["status"] == "duplicate"
+    assert second_body["job_id"] == first_body["job_id"]
+    assert redis_client.llen("reviews") == 1
+
+
+def test_ledger_survives_an_app_restart(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    body = fixture_bytes("pull_request.opened.json")
+    delivery = str(uuid.uuid4())
+    with TestClient(create_app(make_settings(redis_server.url))) as first:
+        assert post(first, "pull_request", body, delivery=delivery)[0] == 202
+    with TestClient(create_app(make_settings(redis_server.url))) as second:
+        assert post(second, "pull_request", body, delivery=delivery)[0] == 200
+    assert redis_client.llen("reviews") == 1
+
+
+def test_bot_and_self_comments_make_no_job(client: TestClient, redis_client: redis.Redis) -> None:
+    status, body = post(client, "issue_comment", fixture_bytes("issue_comment.created.bot.json"))
+    assert (status, body["status"]) == (202, "ignored")
+    assert "bot" in body["reason"]
+    assert redis_client.llen("commands") == 0
+
+
+def test_unknown_and_unhandled_events_are_ignored_with_a_reason(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    cases = {
+        ("issues", "issues.opened.json"): "not handled",
+        ("pull_request", "pull_request.closed.json"): "closed",
+        ("pull_request", "pull_request.opened.draft.json"): "draft",
+        ("issue_comment", "issue_comment.created.issue.json"): "not a pull request",
+    }
+    for (event, name), reason in cases.items():
+        status, body = post(client, event, fixture_bytes(name))
+        assert (status, body["status"]) == (202, "ignored"), name
+        assert reason in body["reason"], (name, body)
+    assert redis_client.llen("reviews") == redis_client.llen("commands") == 0
+
+
+def test_installation_events_are_logged(client: TestClient) -> None:
+    status, body = post(client, "installation", fixture_bytes("installation.created.json"))
+    assert (status, body["status"]) == (200, "logged")
+
+
+def test_form_encoded_body(client: TestClient, redis_client: redis.Redis) -> None:
+    payload = fixture_bytes("pull_request.opened.json").decode()
+    body = urlencode({"payload": payload}).encode()
+    headers = delivery_headers("pull_request", body)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    response = client.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert response.status_code == 202
+    assert queued_jobs(redis_client, "reviews")[0]["job"]["pr_number"] == 1347
+
+
+def test_form_body_without_payload_field_is_400(client: TestClient) -> None:
+    body = b"other=1"
+    headers = delivery_headers("pull_request", body)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    response = client.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert response.status_code == 400
+    assert "payload" in response.json()["error"]
+
+
+def test_signature_failures_are_401_and_enqueue_nothing(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    body = fixture_bytes("pull_request.opened.json")
+    forged = delivery_headers("pull_request", body, secret="not-the-secret")
+    missing = delivery_headers("pull_request", body)
+    del missing["X-Hub-Signature-256"]
+    sha1_only = dict(missing, **{"X-Hub-Signature": "sha1=" + "0" * 40})
+    for headers in (forged, missing, sha1_only):
+        response = client.post(WEBHOOK_PATH, content=body, headers=headers)
+        assert response.status_code == 401
+    assert redis_client.llen("reviews") == 0
+
+
+def test_the_previous_secret_still_works_while_rotating(client: TestClient) -> None:
+    status, _ = post(
+        client, "pull_request", fixture_bytes("pull_request.opened.json"), secret=OLD_SECRET
+    )
+    assert status == 202
+
+
+def test_missing_event_or_delivery_header_is_400(client: TestClient) -> None:
+    body = fixture_bytes("ping.json")
+    for header in ("X-GitHub-Event", "X-GitHub-Delivery"):
+        headers = delivery_headers("ping", body)
+        del headers[header]
+        response = client.post(WEBHOOK_PATH, content=body, headers=headers)
+        assert response.status_code == 400
+        assert header in response.json()["error"]
+
+
+def test_invalid_json_behind_a_valid_signature_is_400(client: TestClient) -> None:
+    for body in (b"{not json", b"[1, 2]", b""):
+        status, answer = post(client, "pull_request", body)
+        assert status == 400
+        assert "JSON" in answer["error"]
+
+
+def test_payload_missing_required_fields_is_400(client: TestClient) -> None:
+    body = json.dumps({"action": "opened", "pull_request": {"number": 1}}).encode()
+    status, answer = post(client, "pull_request", body)
+    assert status == 400
+    assert "pull_request payload" in answer["error"]
+
+
+def test_oversize_body_is_413(redis_server: RedisServer, redis_client: redis.Redis) -> None:
+    app = create_app(make_settings(redis_server.url, max_body_bytes=4096))
+    body = b'{"zen": "' + b"x" * 5000 + b'"}'
+    with TestClient(app) as client:
+        response = client.post(WEBHOOK_PATH, content=body, headers=delivery_headers("ping", body))
+        assert response.status_code == 413
+        # Without a Content-Length the cap holds while streaming.
+        headers = delivery_headers("ping", body)
+        response = client.post(
+            WEBHOOK_PATH, content=iter([body[:3000], body[3000:]]), headers=headers
+        )
+        assert response.status_code == 413
+
+
+def test_default_cap_is_25_megabytes(client: TestClient) -> None:
+    body = b" " * (25 * 1024 * 1024 + 1)
+    response = client.post(WEBHOOK_PATH, content=body, headers=delivery_headers("ping", body))
+    assert response.status_code == 413
+
+
+def test_broker_down_is_503_then_the_redelivery_is_accepted(tmp_path: Path) -> None:
+    server = RedisServer.start(tmp_path / "redis", durable=True)
+    try:
+        app = create_app(make_settings(server.url, broker_timeout_seconds=0.5))
+        body = fixture_bytes("pull_request.opened.json")
+        delivery = str(uuid.uuid4())
+        with TestClient(app) as client:
+            assert client.get("/readyz").status_code == 200
+            kill(server)
+            started = time.monotonic()
+            status, answer = post(client, "pull_request", body, delivery=delivery)
+            elapsed = time.monotonic() - started
+            assert status == 503
+            assert "unreachable" in answer["error"]
+            assert elapsed < 5  # far inside GitHub's 10 s delivery timeout
+            assert client.get("/readyz").status_code == 503
+            server = RedisServer.start(tmp_path / "redis", port=server.port, durable=True)
+            assert client.get("/readyz").status_code == 200
+            status, answer = post(client, "pull_request", body, delivery=delivery)
+            assert (status, answer["status"]) == (202, "accepted")
+            again, _ = post(client, "pull_request", body, delivery=delivery)
+            assert again == 200
+        check = redis.Redis.from_url(server.url)
+        assert check.llen("reviews") == 1
+        check.close()
+    finally:
+        kill(server)
+
+
+def test_health_and_metrics(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    post(client, "pull_request", fixture_bytes("pull_request.opened.json"))
+    post(client, "issues", fixture_bytes("issues.opened.json"))
+    body = fixture_bytes("ping.json")
+    client.post(
+        WEBHOOK_PATH, content=body, headers=delivery_headers("ping", body, secret="wrong-secret")
+    )
+    text = client.get("/metrics").text
+    assert 'codex_webhook_deliveries_total{event="pull_request",outcome="accepted"} 1.0' in text
+    assert 'codex_webhook_deliveries_total{event="issues",outcome="ignored"} 1.0' in text
+    assert 'codex_webhook_deliveries_total{event="unverified",outcome="rejected_401"} 1.0' in text
+    assert 'codex_queue_depth{queue="reviews"} 1.0' in text
+    assert "codex_enqueue_seconds_count 1.0" in text
