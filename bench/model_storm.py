@@ -1,0 +1,121 @@
+"""Retries and waiting of the model client under 429 storms, against the Responses emulator.
+
+Usage: python bench/model_storm.py [SEGMENTS]
+The real client, emulator and Redis run; only sleeping is simulated (a clock that
+advances instead of sleeping), so the printed waits are what a worker would spend.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+import redis
+from pydantic import SecretStr
+
+from tests.emulators.openai import Answer, ResponsesEmulator, count_tokens, findings, rate_limited
+from workers.model import CallContext, ModelClient, ModelConfig, RetryPolicy
+from workers.redis_server import RedisServer
+
+
+@dataclass
+class SimulatedClock:
+    offset: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.offset += seconds
+
+
+@dataclass(frozen=True)
+class Prompt:
+    instructions: str
+    input: str
+    cache_key: str
+    input_tokens: int
+
+
+def storms(rng: random.Random) -> dict[str, Callable[[dict[str, Any]], Answer]]:
+    def sometimes(p: float, answer: Callable[[], Answer]) -> Callable[[dict[str, Any]], Answer]:
+        return lambda _body: answer() if rng.random() < p else findings([])
+
+    return {
+        "50% 429, retry-after-ms 0-2000": sometimes(
+            0.5, lambda: rate_limited(retry_after_ms=rng.randint(0, 2000), reset_tokens=None)
+        ),
+        "50% 429, only x-ratelimit-reset-tokens 1-20s": sometimes(
+            0.5, lambda: rate_limited(reset_tokens=f"{rng.randint(1, 20)}s")
+        ),
+        "50% 429, no headers (backoff+jitter)": sometimes(
+            0.5, lambda: rate_limited(reset_tokens=None)
+        ),
+        "90% 429, no headers (backoff+jitter)": sometimes(
+            0.9, lambda: rate_limited(reset_tokens=None)
+        ),
+        "100% 429, reset-requests 6m0s (give up)": sometimes(
+            1.0, lambda: rate_limited(reset_tokens=None, reset_requests="6m0s")
+        ),
+    }
+
+
+def run(segments: int) -> None:
+    rng = random.Random(7)
+    emulator = ResponsesEmulator().serve()
+    server = RedisServer.start(Path(tempfile.mkdtemp()) / "redis", durable=False)
+    store: redis.Redis[bytes] = redis.Redis.from_url(server.url)
+    policy = RetryPolicy()
+    print(
+        f"policy: max_attempts={policy.max_attempts} base={policy.base_delay}s "
+        f"cap={policy.max_delay}s max_total_wait={policy.max_total_wait}s; {segments} segments"
+    )
+    header = f"{'storm':48} {'ok':>4} {'fail':>4} {'reqs':>5} {'retries':>7} "
+    print(header + f"{'wait_total_s':>12} {'wait_mean_s':>11} {'wait_max_s':>10}")
+    call = CallContext(1, "octo/bench", 1, "a" * 40, "bench")
+    text = "+x = 1\n" * 40
+    prompt = Prompt(
+        "Review.", text, "bench", count_tokens({"instructions": "Review.", "input": text})
+    )
+    try:
+        for index, (name, answer) in enumerate(storms(rng).items()):
+            emulator.reset()
+            emulator.add(answer)
+            clock = SimulatedClock()
+            config = ModelConfig(
+                keys=(SecretStr("sk-test-0"),),
+                base_url=emulator.url,
+                escalation_model=None,
+                retry=policy,
+                redis_prefix=f"bench:{index}",
+            )
+            with httpx.Client(timeout=10) as http:
+                client = ModelClient(config, http=http, redis_client=store, clock=clock, rng=rng)
+                reviews = [client.review_segment(prompt, call) for _ in range(segments)]
+            waits = [r.waited_seconds for r in reviews]
+            print(
+                f"{name:48} {sum(r.status == 'ok' for r in reviews):>4} "
+                f"{sum(r.status != 'ok' for r in reviews):>4} {len(emulator.requests):>5} "
+                f"{sum(r.retries for r in reviews):>7} {sum(waits):>12.1f} "
+                f"{statistics.mean(waits):>11.2f} {max(waits):>10.2f}"
+            )
+    finally:
+        store.close()
+        server.stop()
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 100)

@@ -1,0 +1,33 @@
+"""An emulator of OpenAI's Responses API served on 127.0.0.1 (see ``server.py``)."""
+
+from tests.emulators.openai.server import (
+    Answer,
+    KeyLimits,
+    ResponsesEmulator,
+    Rule,
+    count_tokens,
+    error,
+    findings,
+    function_call,
+    incomplete,
+    quota_exhausted,
+    rate_limited,
+    slow,
+    text,
+)
+
+__all__ = [
+    "Answer",
+    "KeyLimits",
+    "ResponsesEmulator",
+    "Rule",
+    "count_tokens",
+    "error",
+    "findings",
+    "function_call",
+    "incomplete",
+    "quota_exhausted",
+    "rate_limited",
+    "slow",
+    "text",
+]

@@ -1,0 +1,496 @@
+"""The real client against the served emulator and a throwaway Redis, scenario by scenario."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from tests.emulators.openai import (
+    ResponsesEmulator,
+    error,
+    findings,
+    function_call,
+    incomplete,
+    quota_exhausted,
+    rate_limited,
+    slow,
+    text,
+)
+from tests.model.helpers import CALL, FINDING, FakeClock, Prompt, make_client, make_config
+from workers.model import AzureSettings, ModelConfig
+from workers.model.retry import RetryPolicy
+from workers.redis_server import RedisServer
+
+PROMPT = Prompt.of("diff --git a/app.py b/app.py\n+x = 1\n+y = 2\n")
+
+
+@pytest.fixture
+def env(
+    openai_emulator: ResponsesEmulator, model_redis: RedisServer, model_prefix: str
+) -> tuple[ResponsesEmulator, str, str]:
+    return openai_emulator, model_redis.url, model_prefix
+
+
+Env = tuple[ResponsesEmulator, str, str]
+
+
+def _bodies(emulator: ResponsesEmulator) -> list[dict[str, Any]]:
+    return [r.body for r in emulator.requests]
+
+
+def test_review_sends_the_documented_request_and_records_usage(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(findings([FINDING]))
+    config = make_config(emulator, prefix, service_tier="flex")
+    client = make_client(config, redis_url)
+
+    first = client.review_segment(PROMPT, CALL)
+    second = client.review_segment(PROMPT, CALL)
+
+    assert first.status == "ok"
+    assert first.error is None
+    assert [f.title for f in first.findings] == [FINDING["title"]]
+    assert first.model == "gpt-5-codex-mini"
+    assert not first.escalated
+    body = emulator.requests[0].body
+    assert body["model"] == "gpt-5-codex-mini"
+    assert body["instructions"] == PROMPT.instructions
+    assert body["input"] == [{"role": "user", "content": PROMPT.input}]
+    assert body["text"]["format"]["type"] == "json_schema"
+    assert body["text"]["format"]["strict"] is True
+    assert body["text"]["format"]["schema"]["required"] == ["findings", "needs_deeper_analysis"]
+    assert body["reasoning"] == {"effort": "low"}
+    assert body["truncation"] == "auto"
+    assert body["store"] is False
+    assert body["service_tier"] == "flex"
+    assert body["prompt_cache_key"] == "rubric-v1"
+    assert body["metadata"]["repository"] == "octo/widgets"
+    assert body["metadata"]["pr_number"] == "7"
+    assert "temperature" not in body
+    assert "tools" not in body
+
+    # The call sequence: usage, cost and request ids, per call and per PR / installation.
+    recorded = client.ledger.calls_for_pr("octo/widgets", 7)
+    assert [c.request_id for c in recorded] == [r.request_id for r in emulator.requests]
+    assert first.request_ids == (emulator.requests[0].request_id,)
+    assert recorded[0].usage == first.usage
+    assert first.usage.input_tokens == PROMPT.input_tokens
+    assert first.usage.reasoning_tokens == 32
+    assert first.usage.cached_tokens == 0
+    assert second.usage.cached_tokens > 0  # the shared rubric hit the prompt cache
+    assert first.cost_usd == config.prices.cost("gpt-5-codex-mini", first.usage)
+    assert second.cost_usd < first.cost_usd
+    totals = client.ledger.usage_for_pr("octo/widgets", 7)
+    assert totals.calls == 2
+    assert totals.cost_usd == first.cost_usd + second.cost_usd
+    assert totals.usage == first.usage + second.usage
+    assert client.ledger.usage_for_installation(42).cost_usd == totals.cost_usd
+
+
+def test_429_storm_is_retried_with_the_server_waits(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(rate_limited(retry_after_ms=1500), times=1)
+    emulator.add(rate_limited(retry_after="2", reset_tokens=None), times=1)
+    emulator.add(rate_limited(retry_after_ms=None, reset_tokens="6s"), times=1)
+    emulator.add(findings([]))
+    clock = FakeClock()
+    client = make_client(make_config(emulator, prefix), redis_url, clock)
+
+    review = client.review_segment(PROMPT, CALL)
+
+    assert review.status == "ok"
+    assert clock.sleeps == [1.5, 2.0, 6.0]
+    assert review.retries == 3
+    assert review.waited_seconds == pytest.approx(9.5)
+    assert len(review.request_ids) == 4  # failed attempts keep their request ids too
+
+
+def test_retries_stop_at_max_attempts(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(error(500, "The server had an error.", type_="server_error"))
+    clock = FakeClock()
+    config = make_config(emulator, prefix, retry=RetryPolicy(max_attempts=3, base_delay=0.5))
+    review = make_client(config, redis_url, clock).review_segment(PROMPT, CALL)
+
+    assert review.status == "failed"
+    assert review.error is not None
+    assert "ServerError" in review.error
+    assert len(emulator.requests) == 3
+    assert len(clock.sleeps) == 2
+    assert all(0 <= s <= 0.5 * 2**i for i, s in enumerate(clock.sleeps))
+
+
+def test_a_wait_beyond_the_total_budget_is_not_slept(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(rate_limited(reset_requests="6m0s", reset_tokens=None))
+    clock = FakeClock()
+    review = make_client(make_config(emulator, prefix), redis_url, clock).review_segment(
+        PROMPT, CALL
+    )
+    assert review.status == "failed"
+    assert clock.sleeps == []
+    assert len(emulator.requests) == 1
+
+
+def test_server_errors_then_success(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(error(503, "Slow down.", type_="server_error"), times=1)
+    emulator.add(error(500, "Oops.", type_="server_error"), times=1)
+    emulator.add(findings([FINDING]))
+    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    assert len(review.findings) == 1
+    assert [r.status_code for r in emulator.requests] == [503, 500, 200]
+
+
+def test_timeouts_are_retried(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(slow(1.0), times=1)
+    emulator.add(findings([FINDING]))
+    config = make_config(emulator, prefix, read_timeout=0.3)
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    assert review.retries == 1
+
+
+def test_quota_exhaustion_is_not_retried(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(quota_exhausted())
+    clock = FakeClock()
+    review = make_client(make_config(emulator, prefix), redis_url, clock).review_segment(
+        PROMPT, CALL
+    )
+    assert review.status == "failed"
+    assert review.error is not None
+    assert "insufficient_quota" in review.error
+    assert len(emulator.requests) == 1
+    assert clock.sleeps == []
+
+
+def test_quota_exhausted_key_is_parked_and_the_next_key_used(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(quota_exhausted(), key="sk-test-0")
+    emulator.add(findings([]))
+    config = make_config(emulator, prefix, keys=("sk-test-0", "sk-test-1"))
+    client = make_client(config, redis_url)
+    assert client.review_segment(PROMPT, CALL).status == "ok"
+    assert client.review_segment(PROMPT, CALL).status == "ok"
+    # key 0 at most once (if it was chosen first), never again once parked
+    keys = [r.key for r in emulator.requests]
+    assert keys.count("sk-test-0") <= 1
+    assert keys[-2:] == ["sk-test-1", "sk-test-1"]
+
+
+def test_key_with_most_remaining_capacity_is_chosen(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    from tests.emulators.openai import KeyLimits
+
+    emulator.limit("sk-test-0", KeyLimits(tokens_per_window=200_000))
+    emulator.limit("sk-test-1", KeyLimits(tokens_per_window=100_000))
+    config = make_config(emulator, prefix, keys=("sk-test-0", "sk-test-1"))
+    client = make_client(config, redis_url)
+    for _ in range(4):
+        assert client.review_segment(PROMPT, CALL).status == "ok"
+    keys = [r.key for r in emulator.requests]
+    # Once both keys reported their remaining tokens, the larger pool keeps winning.
+    assert keys[2:] == ["sk-test-0", "sk-test-0"]
+
+
+def test_unsupported_temperature_is_dropped_and_remembered(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    config = make_config(emulator, prefix, temperature=0.2)
+    client = make_client(config, redis_url)
+    assert client.review_segment(PROMPT, CALL).status == "ok"
+    assert client.review_segment(PROMPT, CALL).status == "ok"
+    statuses = [r.status_code for r in emulator.requests]
+    assert statuses == [400, 200, 200]
+    assert ["temperature" in b for b in _bodies(emulator)] == [True, False, False]
+    # Another worker sharing the Redis learns it without paying the 400.
+    other = make_client(config, redis_url)
+    assert other.review_segment(PROMPT, CALL).status == "ok"
+    assert "temperature" not in emulator.requests[-1].body
+
+
+def test_incomplete_is_retried_once_with_a_larger_budget(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(incomplete(), times=1)
+    emulator.add(findings([FINDING]))
+    config = make_config(emulator, prefix, max_output_tokens=1000)
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    assert [b["max_output_tokens"] for b in _bodies(emulator)] == [1000, 2000]
+
+
+def test_incomplete_twice_reports_the_segment_incomplete(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(incomplete())
+    config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "incomplete"
+    assert review.error == "incomplete: max_output_tokens"
+    assert len(emulator.requests) == 2  # no escalation: the pipeline splits the segment
+
+
+def test_malformed_json_gets_one_repair(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(text('{"findings": [oops'), times=1)
+    emulator.add(findings([FINDING]))
+    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    repair = emulator.requests[1].body["input"]
+    assert repair[0] == {"role": "user", "content": PROMPT.input}
+    assert repair[-2]["type"] == "message"  # the rejected answer, replayed
+    assert repair[-1]["role"] == "user"
+    assert "rejected" in repair[-1]["content"]
+
+
+def test_schema_violation_twice_fails_the_segment(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(findings([{**FINDING, "priority": 9}]))
+    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "failed"
+    assert review.findings == ()
+    assert review.error is not None
+    assert "priority" in review.error
+    assert len(emulator.requests) == 2
+    # Both calls were paid for and are on the books.
+    assert client_calls(redis_url, prefix) == 2
+
+
+def client_calls(redis_url: str, prefix: str) -> int:
+    config = make_config_for_ledger(prefix)
+    return make_client(config, redis_url).ledger.usage_for_pr("octo/widgets", 7).calls
+
+
+def make_config_for_ledger(prefix: str) -> ModelConfig:
+    return ModelConfig(keys=(SecretStr("unused"),), redis_prefix=prefix)
+
+
+def test_needs_deeper_analysis_escalates_to_the_full_model(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(findings([], needs_deeper=True), model="gpt-5-codex-mini")
+    emulator.add(findings([FINDING]), model="gpt-5-codex")
+    config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    assert review.escalated
+    assert review.model == "gpt-5-codex"
+    assert len(review.findings) == 1
+    assert [b["model"] for b in _bodies(emulator)] == ["gpt-5-codex-mini", "gpt-5-codex"]
+    assert emulator.requests[1].body["reasoning"] == {"effort": "medium"}
+    records = make_client(config, redis_url).ledger.calls_for_pr("octo/widgets", 7)
+    assert [r.model for r in records] == ["gpt-5-codex-mini", "gpt-5-codex"]
+    assert review.cost_usd == sum((r.cost_usd for r in records), Decimal(0))
+    assert len(review.request_ids) == 2
+
+
+def test_invalid_output_escalates(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(text("not json"), model="gpt-5-codex-mini")
+    emulator.add(findings([]), model="gpt-5-codex")
+    config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    assert review.escalated
+    assert len(emulator.requests) == 3  # mini, mini repair, full
+
+
+def test_monthly_budget_stops_new_calls(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    config = make_config(emulator, prefix, monthly_budget_usd=Decimal("0.000001"))
+    client = make_client(config, redis_url)
+    assert client.review_segment(PROMPT, CALL).status == "ok"
+    blocked = client.review_segment(PROMPT, CALL)
+    assert blocked.status == "budget_exceeded"
+    assert blocked.error is not None
+    assert "monthly model budget" in blocked.error
+    assert "octo/widgets" in blocked.error
+    assert len(emulator.requests) == 1
+    other_repo = replace(CALL, repository="octo/other")
+    assert client.review_segment(PROMPT, other_repo).status == "ok"
+    decision = client.ledger.check("octo/widgets", now=FakeClock().time())
+    assert not decision.allowed
+    assert decision.status == "exceeded"
+
+
+class Host:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def read_file(self, path: str, start_line: int, end_line: int) -> str:
+        self.calls.append(("read_file", path, start_line, end_line))
+        return f"{start_line}: def helper():\n{end_line}:     return 1"
+
+    def search(self, pattern: str) -> str:
+        self.calls.append(("search", pattern))
+        return "app.py:3: x = 1"
+
+
+def test_function_tools_are_answered_and_replayed_statelessly(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(function_call("read_file", path="app.py", start_line=1, end_line=2), times=1)
+    emulator.add(function_call("search", pattern="helper("), times=1)
+    emulator.add(findings([FINDING]))
+    host = Host()
+    review = make_client(make_config(emulator, prefix), redis_url).review_segment(
+        PROMPT, CALL, host
+    )
+    assert review.status == "ok"
+    assert host.calls == [("read_file", "app.py", 1, 2), ("search", "helper(")]
+    bodies = _bodies(emulator)
+    assert [t["name"] for t in bodies[0]["tools"]] == ["read_file", "search"]
+    assert all(t["type"] == "function" and "parameters" in t for t in bodies[0]["tools"])
+    assert bodies[0]["include"] == ["reasoning.encrypted_content"]
+    assert all("previous_response_id" not in b for b in bodies)
+    last = bodies[2]["input"]
+    kinds = [item.get("type", item.get("role")) for item in last]
+    assert kinds == [
+        "user",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+        "reasoning",
+        "function_call",
+        "function_call_output",
+    ]
+    assert all(item["encrypted_content"] for item in last if item.get("type") == "reasoning")
+    outputs = [item["output"] for item in last if item.get("type") == "function_call_output"]
+    assert outputs == ["1: def helper():\n2:     return 1", "app.py:3: x = 1"]
+    # Every round is paid for: the review's usage is the sum of the three calls' usage.
+    ledger = make_client(make_config(emulator, prefix), redis_url).ledger
+    records = ledger.calls_for_pr("octo/widgets", 7)
+    assert len(records) == 3
+    assert review.usage == records[0].usage + records[1].usage + records[2].usage
+    assert records[2].usage.input_tokens > records[0].usage.input_tokens  # replayed items
+    assert len(review.request_ids) == 3
+
+
+def test_tool_rounds_are_bounded(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(function_call("search", pattern="x"))
+    config = make_config(emulator, prefix, max_tool_rounds=2)
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL, Host())
+    assert review.status == "failed"
+    assert len(emulator.requests) == 3
+
+
+def test_bad_tool_arguments_go_back_to_the_model_as_text(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(function_call("read_file", path="a.py", start_line=5, end_line=1), times=1)
+    emulator.add(function_call("delete_repo"), times=1)
+    emulator.add(findings([]))
+    host = Host()
+    review = make_client(make_config(emulator, prefix), redis_url).review_segment(
+        PROMPT, CALL, host
+    )
+    assert review.status == "ok"
+    assert host.calls == []
+    outputs = [
+        item["output"]
+        for item in emulator.requests[-1].body["input"]
+        if item.get("type") == "function_call_output"
+    ]
+    assert outputs == ["error: end_line is before start_line", "error: unknown tool 'delete_repo'"]
+
+
+def test_azure_endpoint_uses_api_key_and_deployments(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    config = make_config(
+        emulator,
+        prefix,
+        base_url=emulator.azure_url,
+        api_style="azure",
+        azure=AzureSettings(api_version="preview", deployments={"gpt-5-codex-mini": "review-mini"}),
+        prices=make_config(emulator, prefix).prices.from_json(
+            '{"review-mini": {"input": 0.25, "cached_input": 0.025, "output": 2}}',
+            base=make_config(emulator, prefix).prices,
+        ),
+    )
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    request = emulator.requests[0]
+    assert request.path == "/openai/v1/responses"
+    assert request.key == "sk-test-0"
+    assert request.body["model"] == "review-mini"
+
+
+def test_structured_call_with_another_schema(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["summary"],
+        "properties": {"summary": {"type": "string"}},
+    }
+    emulator.add(text('{"summary": "fixed"}'))
+
+    def parse(data: Any) -> str:
+        if not isinstance(data, dict) or not isinstance(data.get("summary"), str):
+            raise ValueError("summary missing")
+        return str(data["summary"])
+
+    result = make_client(make_config(emulator, prefix), redis_url).structured(
+        PROMPT, CALL, "fix", schema, parse=parse
+    )
+    assert result.ok
+    assert result.value == "fixed"
+    assert emulator.requests[0].body["text"]["format"]["name"] == "fix"
+
+
+def test_every_call_is_logged_with_request_id_and_limits_but_never_the_key(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(rate_limited(retry_after_ms=10), times=1)
+    emulator.add(findings([]))
+    caplog.set_level("INFO", logger="workers.model")
+    make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    calls = [r for r in caplog.records if r.getMessage().startswith("model call req_")]
+    assert [getattr(r, "request_id", None) for r in calls] == [
+        r.request_id for r in emulator.requests
+    ]
+    assert [getattr(r, "status", None) for r in calls] == [429, 200]
+    assert all("x-ratelimit-remaining-tokens" in getattr(r, "rate_limits", {}) for r in calls)
+    assert all("sk-test-0" not in r.getMessage() for r in caplog.records)
+
+
+def test_the_server_can_forbid_a_retry(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(
+        error(500, "Do not retry.", type_="server_error", headers={"x-should-retry": "false"})
+    )
+    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "failed"
+    assert len(emulator.requests) == 1
+
+
+def test_endpoint_failures_are_not_escalated(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(error(503, "Overloaded.", type_="server_error"), model="gpt-5-codex-mini")
+    config = make_config(
+        emulator, prefix, escalation_model="gpt-5-codex", retry=RetryPolicy(max_attempts=2)
+    )
+    review = make_client(config, redis_url, FakeClock()).review_segment(PROMPT, CALL)
+    assert review.status == "failed"
+    assert not review.escalated
+    assert {b["model"] for b in _bodies(emulator)} == {"gpt-5-codex-mini"}
+
+
+def test_escalation_respects_the_budget(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    emulator.add(findings([FINDING], needs_deeper=True), model="gpt-5-codex-mini")
+    config = make_config(
+        emulator, prefix, escalation_model="gpt-5-codex", monthly_budget_usd=Decimal("0.000001")
+    )
+    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    assert review.status == "ok"
+    assert not review.escalated
+    assert review.model == "gpt-5-codex-mini"
+    assert len(review.findings) == 1
+    assert review.error is not None
+    assert "monthly model budget" in review.error
+    assert [b["model"] for b in _bodies(emulator)] == ["gpt-5-codex-mini"]

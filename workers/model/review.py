@@ -1,0 +1,150 @@
+"""Reviewing one segment: the findings contract, validation and escalation.
+
+The model's JSON is untrusted: ``parse_findings`` validates it strictly
+(priorities 0-3, non-empty titles, ``line_end >= line_start``, bounded sizes)
+before any ``Finding`` exists. A segment the mini model marks
+``needs_deeper_analysis`` or fails on is retried on the escalation model when
+one is configured and the budget allows; both calls are recorded. Endpoint
+failures (429 storms, outages) are not escalated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from workers.findings import FINDINGS_SCHEMA, Finding
+from workers.model.client import ResultStatus, StructuredResult
+from workers.model.ledger import CallContext
+from workers.model.tools import ToolHost
+from workers.model.wire import Usage
+
+if TYPE_CHECKING:
+    from workers.model.client import ModelClient, ModelPrompt
+
+MAX_FINDINGS = 50
+
+
+class _FindingOut(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    path: str = Field(min_length=1, max_length=1000)
+    line_start: int = Field(ge=1)
+    line_end: int = Field(ge=1)
+    quote: str = Field(max_length=20_000)
+    priority: int = Field(ge=0, le=3)
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    body: str = Field(max_length=8_000)
+    suggestion: str | None = Field(max_length=20_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.line_end < self.line_start:
+            raise ValueError("line_end is before line_start")
+        return self
+
+
+class _FindingsOut(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    findings: list[_FindingOut] = Field(max_length=MAX_FINDINGS)
+    needs_deeper_analysis: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutput:
+    findings: tuple[Finding, ...]
+    needs_deeper: bool
+
+
+def parse_findings(data: Any) -> ReviewOutput:
+    """Validate decoded model output; raises ``pydantic.ValidationError`` (a ``ValueError``)."""
+    parsed = _FindingsOut.model_validate(data)
+    return ReviewOutput(
+        findings=tuple(Finding.from_dict(item.model_dump()) for item in parsed.findings),
+        needs_deeper=parsed.needs_deeper_analysis,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReview:
+    """What the pipeline needs about one segment. ``status != "ok"`` means not reviewed."""
+
+    findings: tuple[Finding, ...]
+    needs_deeper: bool
+    status: ResultStatus
+    error: str | None
+    usage: Usage
+    cost_usd: Decimal
+    model: str
+    request_ids: tuple[str, ...]
+    escalated: bool
+    retries: int = 0
+    waited_seconds: float = 0.0
+
+    @classmethod
+    def from_results(
+        cls, final: StructuredResult[ReviewOutput], *earlier: StructuredResult[ReviewOutput]
+    ) -> Self:
+        everything = (*earlier, final)
+        usage = Usage()
+        for result in everything:
+            usage = usage + result.usage
+        value = final.value
+        return cls(
+            findings=value.findings if value else (),
+            needs_deeper=value.needs_deeper if value else False,
+            status=final.status,
+            error=final.error,
+            usage=usage,
+            cost_usd=sum((r.cost_usd for r in everything), Decimal(0)),
+            model=final.model,
+            request_ids=tuple(rid for r in everything for rid in r.request_ids),
+            escalated=bool(earlier) and final.model != earlier[0].model,
+            retries=sum(r.retries for r in everything),
+            waited_seconds=sum(r.waited_seconds for r in everything),
+        )
+
+
+def review_segment(
+    client: ModelClient, prompt: ModelPrompt, call: CallContext, tools: ToolHost | None
+) -> SegmentReview:
+    first = client.structured(
+        prompt, call, "review_findings", FINDINGS_SCHEMA, parse=parse_findings, tools=tools
+    )
+    escalation = client.config.escalation_model
+    # Escalate when the mini model asks for it or answered unusably; not when the endpoint
+    # failed (429s, outages): a pricier model would not fix those and would spend more.
+    wants_more = first.output_failed or (first.value is not None and first.value.needs_deeper)
+    if escalation is None or escalation == first.model or not wants_more:
+        return SegmentReview.from_results(first)
+    second = client.structured(
+        prompt,
+        call,
+        "review_findings",
+        FINDINGS_SCHEMA,
+        parse=parse_findings,
+        tools=tools,
+        model=escalation,
+        reasoning_effort=client.config.escalation_reasoning_effort,
+    )
+    if second.status == "ok" or first.status != "ok":
+        return SegmentReview.from_results(second, first)
+    # The escalation failed or was refused by the budget: keep the mini model's findings.
+    merged = SegmentReview.from_results(first, second)
+    return SegmentReview(
+        findings=merged.findings,
+        needs_deeper=merged.needs_deeper,
+        status="ok",
+        error=f"escalation to {escalation} did not help: {second.error}",
+        usage=merged.usage,
+        cost_usd=merged.cost_usd,
+        model=first.model,
+        request_ids=merged.request_ids,
+        escalated=False,
+        retries=merged.retries,
+        waited_seconds=merged.waited_seconds,
+    )

@@ -1,0 +1,86 @@
+"""Function tools the model may call while reviewing, and the host that answers them.
+
+Definitions use the flat Responses shape ``{type, name, description, parameters, strict}``.
+The worker implements ``ToolHost`` over the PR's head commit; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from workers.model.wire import FunctionCall
+
+
+class ToolHost(Protocol):
+    """Answers tool calls from the PR's head commit. Errors are returned as text, not raised."""
+
+    def read_file(self, path: str, start_line: int, end_line: int) -> str: ...
+
+    def search(self, pattern: str) -> str: ...
+
+
+TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = [
+    {
+        "type": "function",
+        "name": "read_file",
+        "description": "Read lines (1-based, inclusive) of a file at the head commit.",
+        "strict": True,
+        "parameters": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["path", "start_line", "end_line"],
+            "properties": {
+                "path": {"type": "string"},
+                "start_line": {"type": "integer"},
+                "end_line": {"type": "integer"},
+            },
+        },
+    },
+    {
+        "type": "function",
+        "name": "search",
+        "description": "Search the repository at the head commit for a literal pattern.",
+        "strict": True,
+        "parameters": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["pattern"],
+            "properties": {"pattern": {"type": "string"}},
+        },
+    },
+]
+
+
+class _ReadFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    path: str = Field(min_length=1, max_length=1000)
+    start_line: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+
+
+class _Search(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    pattern: str = Field(min_length=1, max_length=500)
+
+
+def run_tool(host: ToolHost, call: FunctionCall, *, max_chars: int) -> str:
+    """Answer one function call; bad arguments and unknown tools become error text for the model."""
+    try:
+        arguments = json.loads(call.arguments)
+        if call.name == "read_file":
+            read = _ReadFile.model_validate(arguments)
+            if read.end_line < read.start_line:
+                return "error: end_line is before start_line"
+            output = host.read_file(read.path, read.start_line, read.end_line)
+        elif call.name == "search":
+            output = host.search(_Search.model_validate(arguments).pattern)
+        else:
+            return f"error: unknown tool {call.name!r}"
+    except (ValueError, ValidationError) as exc:
+        return f"error: invalid arguments: {exc}"[:1000]
+    if len(output) > max_chars:
+        return output[:max_chars] + "\n[output truncated]"
+    return output
