@@ -1,0 +1,51 @@
+"""``codex-bot doctor`` against the emulators: each check passes or says what is wrong."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from bot.cli.doctor import doctor
+from tests.emulators.openai import text
+from tests.review_flow.conftest import World
+
+
+def env(world: World, **overrides: str) -> dict[str, str]:
+    values = {
+        "APP_ID": str(world.app.id),
+        "PRIVATE_KEY": world.app.private_key_pem,
+        "GITHUB_API_URL": world.github.base_url,
+        "OPENAI_API_KEY": "sk-test-0",
+        "OPENAI_BASE_URL": world.openai.url,
+        "REDIS_URL": world.redis_url,
+    }
+    values.update(overrides)
+    return values
+
+
+def test_everything_configured_passes(world: World) -> None:
+    world.openai.add(text('{"ok": true}'), match="Answer with ok set to true.")
+    result = CliRunner().invoke(doctor, [], env=env(world))
+
+    assert result.exit_code == 0, result.output
+    assert "authenticated as the App codex-review" in result.output
+    assert "answers" in result.output
+    assert "FAIL" not in result.output
+
+
+def test_problems_are_named_in_plain_words(world: World) -> None:
+    other = world.github.create_app("someone-else")
+    wrong_key = env(world, PRIVATE_KEY=other.private_key_pem)
+    result = CliRunner().invoke(doctor, [], env=wrong_key)
+    assert result.exit_code == 1
+    assert "refused the App's JWT" in result.output
+
+    no_broker = env(world, REDIS_URL="redis://127.0.0.1:1/0")
+    result = CliRunner().invoke(doctor, [], env=no_broker)
+    assert result.exit_code == 1
+    assert "does not answer" in result.output
+
+    missing = env(world)
+    del missing["APP_ID"]
+    result = CliRunner().invoke(doctor, [], env={**missing, "APP_ID": ""})
+    assert result.exit_code == 2
+    assert "APP_ID" in result.output

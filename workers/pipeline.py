@@ -1,0 +1,52 @@
+"""The review pipeline's task entry point: ``run_review(job, runtime)``.
+
+The flow itself lives in ``workers.review.pipeline``; this wires it to the
+worker process's shared clients and logs the outcome.
+"""
+
+from __future__ import annotations
+
+from workers.jobs import ReviewJob
+from workers.logs import get_logger
+from workers.review.cache import SegmentCache
+from workers.review.pipeline import PipelineSettings, ReviewDeps, ReviewService, web_host_for
+from workers.runtime import Runtime
+
+log = get_logger("workers.pipeline")
+
+
+def review_deps(runtime: Runtime) -> ReviewDeps:
+    """The review flow's dependencies, from the worker's runtime."""
+    return ReviewDeps(
+        github=runtime.github.installation_client,
+        model=runtime.model,
+        redis=runtime.redis,
+        settings=PipelineSettings(web_host=web_host_for(runtime.settings.github_api_url)),
+        cache=SegmentCache(runtime.redis),
+    )
+
+
+def run_review(job: ReviewJob, runtime: Runtime) -> None:
+    """Review ``job``'s pull request at its head SHA and post at most one review."""
+    log.info(
+        "review job received",
+        repository=job.repository,
+        pr_number=job.pr_number,
+        head_sha=job.head_sha,
+        trigger=job.trigger,
+    )
+    outcome = ReviewService(review_deps(runtime)).run(job)
+    log.info(
+        "review finished",
+        status=outcome.status,
+        reason=outcome.reason,
+        review_id=outcome.review_id,
+        inline=outcome.inline,
+        in_body=outcome.in_body,
+        segments=outcome.segments,
+        segments_failed=outcome.segments_failed,
+        cached_segments=outcome.cached_segments,
+        input_tokens=outcome.usage.input_tokens,
+        output_tokens=outcome.usage.output_tokens,
+        cost_usd=str(outcome.cost_usd),
+    )

@@ -1,0 +1,1007 @@
+"""The automatic review, end to end: one pull request at one head SHA becomes one review.
+
+``ReviewService.run(job)`` is the whole flow, with every dependency passed in
+(``ReviewDeps``): a GitHub client factory, the model client, Redis, settings
+and a clock. The steps, in order:
+
+1. read the PR; a closed PR, a draft or a bot's PR (per configuration) is
+   skipped with the reason logged; a job whose head SHA is no longer the PR's
+   head is stale and does nothing (the job for the newer head does the work);
+2. read ``.github/codex-review.yml`` and the ``AGENTS.md`` files from the
+   default branch only (never from the PR's head: the PR must not be able to
+   change its own review's instructions); an invalid file is reported once on
+   the PR and nothing is reviewed;
+3. check the repository's monthly budget;
+4. open the "Codex review" check run at the head SHA (reused after a crash),
+   while the PR's files and reviews are read alongside;
+5. from the bot's earlier reviews: their hidden markers give the last reviewed
+   SHA and every fingerprint already posted; a review already made at this head
+   ends the job (duplicate delivery, opened racing synchronize, a retried job);
+6. take the diff: the commits since the last reviewed SHA when it is an
+   ancestor of the head (compare API), else the whole PR;
+7. plan segments, fetch head contents for the files that will be reviewed,
+   plan again with them (enclosing scopes, suggestions);
+8. review all segments concurrently, each through the content cache;
+9. anchor the findings to the PR's diff (not the incremental one: only lines
+   of the PR diff take comments), choose inline versus summary, drop repeats;
+10. re-read the PR head: when it moved, post nothing (the newer job wins);
+11. post one review with event COMMENT at the reviewed SHA, under a per-PR
+    lock, and complete the check run with what was reviewed and what it cost.
+
+Errors. GitHub failures (``workers.github.errors.GitHubError``) of optional
+steps (one file's contents, the check run, a config-error comment) degrade the
+review and are listed in it; failures of the steps the review cannot do without
+propagate, so the task is retried. Model failures never raise: the segment is
+listed as not reviewed. Whatever ends the run early, the check run is completed
+with an honest message (best effort) before the error propagates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import posixpath
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+import redis
+
+from workers.diff import (
+    AnchoredFinding,
+    FileDiff,
+    PlanOptions,
+    ReviewPlan,
+    Segment,
+    Unanchored,
+    anchor_findings,
+    parse_patch,
+    plan_review,
+)
+from workers.diff.patch import FileStatus
+from workers.diff.segment import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.findings import FINDINGS_SCHEMA, Finding
+from workers.github.client import GitHubClient
+from workers.github.errors import GitHubError, NotFound
+from workers.github.models import DraftComment, PullFile, PullRequest, Review
+from workers.jobs import ReviewJob
+from workers.model.client import ModelClient
+from workers.model.ledger import CallContext, month_of
+from workers.model.review import SegmentReview, parse_findings
+from workers.model.wire import Usage
+from workers.prompts.render import Prompt, PullContext, render_prompt
+from workers.review.cache import CachedSegment, SegmentCache, cache_key
+from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig, parse_config
+from workers.review.guidelines import AGENTS_FILE, Guidelines
+from workers.review.marker import PriorReviews
+from workers.review.progress import NO_PROGRESS, Progress, SegmentStatus
+from workers.review.render import NotReviewed as Gap
+from workers.review.render import (
+    NotReviewedKind,
+    ReviewSummary,
+    render_check_output,
+    render_config_errors,
+    render_inline,
+    render_review_body,
+)
+from workers.review.render import Usage as RenderUsage
+from workers.review.select import (
+    CompareStatus,
+    Inline,
+    ReviewScope,
+    check_conclusion,
+    plan_for,
+    review_scope,
+    skip_reason,
+)
+from workers.review.toolhost import HeadToolHost
+
+log = logging.getLogger("workers.review")
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+CHECK_RUN_NAME = "Codex review"
+
+OutcomeStatus = Literal[
+    "posted",  # a review was posted
+    "quiet",  # reviewed, nothing new worth a review: the check run says so
+    "skipped",  # closed, draft, bot author, auto review off, invalid configuration
+    "stale",  # the job's head is not the PR's head any more
+    "duplicate",  # this head was already reviewed
+    "superseded",  # the head moved while reviewing: nothing posted
+    "budget_exceeded",  # the repository's monthly budget is used up
+    "dry_run",  # computed, printed by the caller, nothing written
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """Knobs of the review flow (worker settings map onto these)."""
+
+    check_run_name: str = CHECK_RUN_NAME
+    # The model client's Redis limiter enforces the real per-key limits across workers;
+    # this only bounds the threads one review uses while waiting on them.
+    model_concurrency: int = 24
+    fetch_concurrency: int = 16
+    segment_tokens: int = DEFAULT_SEGMENT_TOKENS
+    total_tokens: int = DEFAULT_TOTAL_TOKENS
+    max_file_bytes: int = 1_000_000
+    max_content_files: int = 150
+    use_tools: bool = True
+    record_ttl_seconds: int = 90 * 24 * 3600
+    post_lock_seconds: int = 120
+    redis_prefix: str = "codex:review"
+    web_host: str = "github.com"
+    # Whose earlier reviews count as the bot's. None: the App's ``<slug>[bot]``; a
+    # personal token (``codex-bot review`` with GITHUB_TOKEN) names its user here.
+    bot_login: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDeps:
+    """Everything the flow touches. ``github(installation_id, repository)`` gives a client."""
+
+    github: Callable[[int, str], GitHubClient]
+    model: ModelClient
+    redis: redis.Redis[bytes]
+    settings: PipelineSettings = PipelineSettings()
+    clock: Callable[[], float] = time.time
+    cache: SegmentCache | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentResult:
+    """One segment's answer, fresh or from the cache."""
+
+    segment: Segment
+    status: SegmentStatus
+    findings: tuple[Finding, ...]
+    usage: Usage
+    cost_usd: Decimal
+    model: str
+    error: str | None = None
+
+    @property
+    def reviewed(self) -> bool:
+        return self.status in ("ok", "cached")
+
+
+@dataclass(frozen=True, slots=True)
+class DraftReview:
+    """The review as it will be (or would be) posted."""
+
+    commit_id: str
+    body: str
+    comments: tuple[DraftComment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    """What one run did, for the task's log line, the CLI and the tests."""
+
+    status: OutcomeStatus
+    reason: str
+    head_sha: str
+    review_id: int | None = None
+    check_run_id: int | None = None
+    draft: DraftReview | None = None
+    inline: int = 0
+    in_body: int = 0
+    segments: int = 0
+    segments_failed: int = 0
+    cached_segments: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: Decimal = Decimal(0)
+    incremental: bool = False
+
+
+class _Records:
+    """The pipeline's own bookkeeping in Redis: check-run ids, reviewed heads, notices."""
+
+    def __init__(self, client: redis.Redis[bytes], prefix: str, ttl: int) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._ttl = ttl
+
+    def _pr(self, job: ReviewJob) -> str:
+        return f"{self._prefix}:{job.repository}#{job.pr_number}"
+
+    def check_run(self, job: ReviewJob, head_sha: str) -> int | None:
+        raw = self._redis.get(f"{self._pr(job)}:check:{head_sha}")
+        return int(raw) if raw is not None else None
+
+    def remember_check_run(self, job: ReviewJob, head_sha: str, check_run_id: int) -> None:
+        self._redis.set(f"{self._pr(job)}:check:{head_sha}", check_run_id, ex=self._ttl)
+
+    def forget_check_run(self, job: ReviewJob, head_sha: str) -> None:
+        self._redis.delete(f"{self._pr(job)}:check:{head_sha}")
+
+    def last_reviewed(self, job: ReviewJob) -> str | None:
+        raw = self._redis.get(f"{self._pr(job)}:last")
+        return raw.decode() if raw is not None else None
+
+    def reviewed(self, job: ReviewJob, head_sha: str, fingerprints: Sequence[str]) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(f"{self._pr(job)}:last", head_sha, ex=self._ttl)
+        pipe.sadd(f"{self._pr(job)}:heads", head_sha)
+        pipe.expire(f"{self._pr(job)}:heads", self._ttl)
+        if fingerprints:
+            pipe.sadd(f"{self._pr(job)}:fps", *fingerprints)
+            pipe.expire(f"{self._pr(job)}:fps", self._ttl)
+        pipe.execute()
+
+    def was_reviewed(self, job: ReviewJob, head_sha: str) -> bool:
+        return bool(self._redis.sismember(f"{self._pr(job)}:heads", head_sha))
+
+    def fingerprints(self, job: ReviewJob) -> frozenset[str]:
+        return frozenset(m.decode() for m in self._redis.smembers(f"{self._pr(job)}:fps"))
+
+    def first_notice(self, job: ReviewJob, name: str) -> bool:
+        """True once per ``name`` per PR: for notices that must not repeat on every push."""
+        return bool(self._redis.set(f"{self._pr(job)}:notice:{name}", 1, nx=True, ex=self._ttl))
+
+    def post_lock(self, job: ReviewJob, timeout: int) -> redis.lock.Lock:
+        return self._redis.lock(
+            f"{self._pr(job)}:post-lock", timeout=timeout, blocking_timeout=timeout
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the steps share within one run."""
+
+    job: ReviewJob
+    gh: GitHubClient
+    pull: PullRequest
+    config: RepoConfig
+    bot_login: str
+    call: CallContext
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """The PR's reviews and files, read once per run."""
+
+    reviews: tuple[Review, ...]
+    files: tuple[PullFile, ...]
+
+
+class ReviewService:
+    """Runs the review flow; one instance serves many jobs (it holds no per-job state)."""
+
+    def __init__(self, deps: ReviewDeps, *, progress: Progress = NO_PROGRESS) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.progress = progress
+        self.records = _Records(
+            deps.redis, self.settings.redis_prefix, self.settings.record_ttl_seconds
+        )
+
+    # -- the flow ------------------------------------------------------------------------------
+
+    def run(self, job: ReviewJob, *, dry_run: bool = False) -> ReviewOutcome:
+        """Review ``job``; with ``dry_run`` nothing is written to GitHub or to the records."""
+        gh = self.deps.github(job.installation_id, job.repository)
+        self.progress.stage("reading")
+        pull = gh.get_pull(job.pr_number)
+        # A command reviews whatever the head is now; an event only the head it names.
+        if job.trigger != "command" and pull.head_sha != job.head_sha:
+            log.info("stale review job: the PR head is now %s", pull.head_sha[:12])
+            return ReviewOutcome("stale", f"the PR head moved to {pull.head_sha}", job.head_sha)
+        head = pull.head_sha
+        bot_login = self.settings.bot_login or gh.app_identity().bot_login
+
+        config_or_errors = self._read_config(gh, pull)
+        if isinstance(config_or_errors, ConfigErrors):
+            if not dry_run:
+                self._report_config_errors(job, gh, head, config_or_errors)
+            reason = "invalid " + CONFIG_PATH
+            return ReviewOutcome("skipped", reason, head)
+        config = config_or_errors
+        skip = skip_reason(
+            state=pull.state,
+            draft=pull.draft,
+            author_login=pull.author_login,
+            author_type=pull.author_type,
+            config=config,
+            requested=job.trigger == "command",
+        )
+        if skip is not None:
+            log.info("review skipped: %s", skip.message)
+            return ReviewOutcome("skipped", skip.message, head)
+
+        call = CallContext(
+            job.installation_id, job.repository, job.pr_number, head, job.delivery_id
+        )
+        ctx = _Context(job, gh, pull, config, bot_login, call)
+
+        budget_message = self._over_budget(ctx)
+        if budget_message is not None:
+            if not dry_run:
+                self._report_budget(ctx, budget_message)
+            return ReviewOutcome("budget_exceeded", budget_message, head)
+
+        if job.trigger != "command" and self.records.was_reviewed(job, head):
+            return ReviewOutcome("duplicate", f"{head} was already reviewed", head)
+
+        check_id: int | None = None
+        try:
+            # The check run and the two reads the review needs go out together.
+            with ThreadPoolExecutor(max_workers=3) as early:
+                opening = None if dry_run else early.submit(self._open_check_run, ctx)
+                reviews = early.submit(gh.list_reviews, pull.number)
+                files = early.submit(gh.list_pull_files, pull.number)
+                check_id = None if opening is None else opening.result()
+                reads = _Reads(reviews.result(), files.result())
+            outcome = self._review(ctx, check_id, reads, dry_run=dry_run)
+        except BaseException as exc:
+            # Best effort, then the error goes on to the task (which may retry).
+            if check_id is not None:
+                self._abandon_check_run(ctx, check_id, exc)
+            raise
+        return replace(outcome, check_run_id=check_id)
+
+    def _review(
+        self, ctx: _Context, check_id: int | None, reads: _Reads, *, dry_run: bool
+    ) -> ReviewOutcome:
+        job, gh, pull, config = ctx.job, ctx.gh, ctx.pull, ctx.config
+        head = pull.head_sha
+        prior = PriorReviews.collect(
+            bot_login=ctx.bot_login, reviews=[(r.author_login, r.body) for r in reads.reviews]
+        )
+        if job.trigger != "command" and head in prior.reviewed_heads:
+            if check_id is not None:
+                self._finish_check(
+                    ctx,
+                    check_id,
+                    "neutral",
+                    "Already reviewed",
+                    (f"A review of `{head[:12]}` was already posted on this pull request."),
+                )
+            if not dry_run:
+                self.records.reviewed(job, head, ())
+            return ReviewOutcome("duplicate", f"{head} was already reviewed", head)
+
+        pr_diffs = tuple(file_diff(f) for f in reads.files)
+        scope, diffs = self._scope(ctx, prior, pr_diffs)
+        if scope.kind == "up_to_date" and job.trigger != "command":
+            if check_id is not None:
+                self._finish_check(ctx, check_id, "neutral", "Nothing new to review", scope.reason)
+            if not dry_run:
+                self.records.reviewed(job, head, ())
+            return ReviewOutcome("duplicate", scope.reason, head)
+
+        self.progress.stage("planning")
+        options = PlanOptions(
+            include=tuple(config.include),
+            exclude=tuple(config.exclude),
+            segment_tokens=self.settings.segment_tokens,
+            total_tokens=self.settings.total_tokens,
+        )
+        wanted = self._wanted(diffs, options, config)
+        # Head contents and AGENTS.md files are fetched side by side.
+        with ThreadPoolExecutor(max_workers=1) as side:
+            agents = side.submit(self._agents, gh, pull, wanted)
+            contents, unreadable = self._fetch(gh, head, wanted)
+            agent_texts = agents.result()
+        for path, problem in unreadable:
+            # Still reviewed from its diff, only without enclosing scopes and suggestions.
+            log.warning("head contents of %s unavailable: %s", path, problem)
+        plan = plan_review(diffs, contents, options)
+        guidelines = Guidelines.resolve(
+            agent_texts, [f.path for segment in plan.segments for f in segment.files]
+        )
+
+        self.progress.stage("reviewing")
+        results = self._review_segments(ctx, plan, contents, guidelines)
+
+        findings = [finding for result in results for finding in result.findings]
+        anchors = anchor_findings(findings, pr_diffs, contents)
+        decided = plan_for(
+            anchors.anchored,
+            anchors.unanchored,
+            config,
+            prior=prior.fingerprints | self.records.fingerprints(job),
+        )
+        usage = sum((r.usage for r in results), Usage())
+        cost = sum((r.cost_usd for r in results), Decimal(0))
+        summary = review_summary(
+            head_sha=head,
+            base_sha=pull.base_sha,
+            scope=scope,
+            plan=plan,
+            results=results,
+            model=_models_used(results) or self.deps.model.config.model,
+            usage=usage,
+            cost_usd=cost,
+        )
+        host = self.settings.web_host
+        draft = DraftReview(
+            commit_id=head,
+            body=render_review_body(summary, decided, allowed_host=host),
+            comments=tuple(
+                draft_comment(item, render_inline(item, allowed_host=host))
+                for item in decided.inline
+            ),
+        )
+        base = ReviewOutcome(
+            "dry_run",
+            "dry run: nothing posted",
+            head,
+            draft=draft,
+            inline=len(decided.inline),
+            in_body=len(decided.listed),
+            segments=len(plan.segments),
+            segments_failed=sum(not r.reviewed for r in results),
+            cached_segments=sum(r.status == "cached" for r in results),
+            usage=usage,
+            cost_usd=cost,
+            incremental=scope.kind == "incremental",
+        )
+        if dry_run:
+            return base
+        reviewed_segments = sum(r.reviewed for r in results)
+        conclusion = check_conclusion(
+            reviewed_segments=reviewed_segments,
+            p0_found=decided.p0_found,
+            gate_on_p0=config.gate_on_p0,
+        )
+        quiet = not decided.inline and not decided.listed and not summary.not_reviewed
+        self.progress.stage("posting")
+        with self.records.post_lock(job, self.settings.post_lock_seconds):
+            current = gh.get_pull(pull.number)
+            if current.head_sha != head:
+                if check_id is not None:
+                    self._finish_check(
+                        ctx,
+                        check_id,
+                        "neutral",
+                        "Superseded",
+                        (
+                            f"The pull request moved to `{current.head_sha[:12]}` during the "
+                            f"review of `{head[:12]}`; nothing was posted for the old commit."
+                        ),
+                    )
+                return replace(base, status="superseded", reason="the PR head moved")
+            if job.trigger != "command" and self.records.was_reviewed(job, head):
+                return replace(base, status="duplicate", reason=f"{head} was already reviewed")
+            review_id: int | None = None
+            # A push with nothing new says so in the check run only: no review noise.
+            if not (quiet and job.trigger == "synchronize"):
+                posted = gh.create_review(pull.number, head, draft.body, draft.comments)
+                review_id = posted.id
+            self.records.reviewed(job, head, decided.posted_fingerprints)
+        if check_id is not None:
+            output = render_check_output(summary, decided, conclusion=conclusion, allowed_host=host)
+            self._finish_check(ctx, check_id, conclusion, output.title, output.summary, output.text)
+        status: OutcomeStatus = "posted" if review_id is not None else "quiet"
+        reason = "review posted" if review_id is not None else "nothing new to post"
+        return replace(base, status=status, reason=reason, review_id=review_id)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _scope(
+        self, ctx: _Context, prior: PriorReviews, pr_diffs: tuple[FileDiff, ...]
+    ) -> tuple[ReviewScope, tuple[FileDiff, ...]]:
+        """Full or incremental, and the file diffs to segment."""
+        head = ctx.pull.head_sha
+        last = self.records.last_reviewed(ctx.job) or prior.last_reviewed_sha
+        if ctx.job.trigger == "command":
+            # A person asked for a review: the whole PR, repeats still filtered out.
+            return ReviewScope("full", "requested with `/codex review`"), pr_diffs
+        status: CompareStatus | None = None
+        truncated = False
+        files: tuple[PullFile, ...] = ()
+        if last is not None and last != head and ctx.config.incremental:
+            try:
+                comparison = ctx.gh.compare(last, head)
+            except NotFound:
+                comparison = None  # the old head is gone: force-pushed away
+            if comparison is not None:
+                status = _compare_status(comparison.status)
+                files = comparison.files
+                truncated = len(files) >= _COMPARE_FILE_CAP
+        scope = review_scope(
+            head_sha=head,
+            last_reviewed_sha=last,
+            compare_status=status,
+            incremental=ctx.config.incremental,
+            compare_truncated=truncated,
+        )
+        if scope.kind != "incremental":
+            return scope, pr_diffs
+        # Only files still changed by the PR can take comments.
+        in_pr = {d.path for d in pr_diffs}
+        return scope, tuple(file_diff(f) for f in files if f.filename in in_pr)
+
+    def _fetch(
+        self, gh: GitHubClient, ref: str, paths: Sequence[str]
+    ) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """Head contents of ``paths``; a file that cannot be read is reviewed without them."""
+        contents: dict[str, str] = {}
+        unreadable: list[tuple[str, str]] = []
+
+        def one(path: str) -> tuple[str, str | None, str | None]:
+            try:
+                data = gh.get_file(path, ref)
+            except GitHubError as exc:
+                return path, None, f"could not be read ({exc.status or type(exc).__name__})"
+            if data is None:
+                return path, None, "not found at the head commit"
+            if len(data) > self.settings.max_file_bytes:
+                return path, None, f"larger than {self.settings.max_file_bytes} bytes"
+            return path, data.decode("utf-8", "replace"), None
+
+        for path, text, problem in self._map(one, paths, self.settings.fetch_concurrency):
+            if text is not None:
+                contents[path] = text
+            elif problem is not None:
+                unreadable.append((path, problem))
+        return contents, unreadable
+
+    def _wanted(
+        self, diffs: Sequence[FileDiff], options: PlanOptions, config: RepoConfig
+    ) -> list[str]:
+        """The files whose head contents the review needs.
+
+        Usually every changed file with lines to review. A PR too large for one
+        review is planned once without contents first, so that only the files
+        within the budget are fetched.
+        """
+        rules = config.path_filter()
+        candidates = sorted(
+            d.path
+            for d in diffs
+            if d.hunks and d.status != "removed" and rules.reason_skipped(d.path) is None
+        )
+        if len(candidates) <= self.settings.max_content_files:
+            return candidates
+        rough = plan_review(diffs, {}, options)
+        return sorted({f.path for segment in rough.segments for f in segment.files})
+
+    def _agents(self, gh: GitHubClient, pull: PullRequest, paths: Sequence[str]) -> dict[str, str]:
+        """``AGENTS.md`` files from the default branch in the directories above ``paths``."""
+        candidates: set[str] = set()
+        for path in paths:
+            directory = posixpath.dirname(path)
+            while True:
+                candidates.add(posixpath.join(directory, AGENTS_FILE))
+                if not directory:
+                    break
+                directory = posixpath.dirname(directory)
+
+        def one(path: str) -> tuple[str, str | None]:
+            try:
+                data = gh.get_file(path, _default_branch(pull))
+            except GitHubError as exc:
+                log.warning("could not read %s: %s", path, exc)
+                return path, None
+            return path, None if data is None else data.decode("utf-8", "replace")
+
+        return {
+            path: text
+            for path, text in self._map(one, sorted(candidates), self.settings.fetch_concurrency)
+            if text is not None
+        }
+
+    def _review_segments(
+        self,
+        ctx: _Context,
+        plan: ReviewPlan,
+        contents: Mapping[str, str],
+        guidelines: Guidelines,
+    ) -> list[SegmentResult]:
+        pull = ctx.pull
+        context = PullContext(
+            repository=ctx.job.repository,
+            title=pull.title,
+            body=pull.body,
+            base_ref=pull.base_ref,
+            head_ref=pull.head_ref,
+        )
+        tools = (
+            HeadToolHost(ctx.gh.get_file, pull.head_sha, contents)
+            if self.settings.use_tools
+            else None
+        )
+        total = len(plan.segments)
+        self.progress.segments_planned(total)
+        prompts = [
+            render_prompt(
+                segment,
+                context,
+                _segment_guidelines(segment, guidelines, ctx.config),
+                parts=total,
+            )
+            for segment in plan.segments
+        ]
+
+        def one(pair: tuple[Segment, Prompt]) -> SegmentResult:
+            return self._review_segment(ctx, pair[0], pair[1], tools)
+
+        return self._map(
+            one, list(zip(plan.segments, prompts, strict=True)), self.settings.model_concurrency
+        )
+
+    def _review_segment(
+        self, ctx: _Context, segment: Segment, prompt: Prompt, tools: HeadToolHost | None
+    ) -> SegmentResult:
+        client = self.deps.model
+        model = ctx.config.model or client.config.model
+        effort = ctx.config.reasoning_effort or client.config.reasoning_effort
+        key = cache_key(
+            model=model, effort=effort, instructions=prompt.instructions, input_text=prompt.input
+        )
+        cache = self.deps.cache
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            self.progress.segment_done(_label(segment), "cached")
+            return SegmentResult(segment, "cached", hit.findings, Usage(), Decimal(0), hit.model)
+        if ctx.config.model is not None or ctx.config.reasoning_effort is not None:
+            # The repository chose its model: no escalation to another one.
+            result = client.structured(
+                prompt,
+                ctx.call,
+                "review_findings",
+                FINDINGS_SCHEMA,
+                parse=parse_findings,
+                tools=tools,
+                model=ctx.config.model,
+                reasoning_effort=ctx.config.reasoning_effort,
+            )
+            review = SegmentReview.from_results(result)
+        else:
+            review = client.review_segment(prompt, ctx.call, tools)
+        if review.status == "ok" and cache is not None:
+            cache.put(
+                key, CachedSegment(review.findings, review.needs_deeper, review.model, review.usage)
+            )
+        self.progress.segment_done(_label(segment), review.status)
+        return SegmentResult(
+            segment,
+            review.status,
+            review.findings if review.status == "ok" else (),
+            review.usage,
+            review.cost_usd,
+            review.model,
+            review.error,
+        )
+
+    @staticmethod
+    def _map(fn: Callable[[_T], _R], items: Sequence[_T], workers: int) -> list[_R]:
+        """``fn`` over ``items`` on up to ``workers`` threads, results in order."""
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+            return list(pool.map(fn, items))
+
+    # -- configuration, budget, notices --------------------------------------------------------
+
+    def _read_config(self, gh: GitHubClient, pull: PullRequest) -> RepoConfig | ConfigErrors:
+        data = gh.get_file(CONFIG_PATH, _default_branch(pull))
+        return parse_config(None if data is None else data.decode("utf-8", "replace"))
+
+    def _report_config_errors(
+        self, job: ReviewJob, gh: GitHubClient, head: str, errors: ConfigErrors
+    ) -> None:
+        """One comment per distinct set of errors on a PR, not one per push."""
+        digest = hashlib.sha256("\n".join(errors.messages).encode()).hexdigest()[:16]
+        if not self.records.first_notice(job, f"config:{digest}"):
+            return
+        body = render_config_errors(errors, used_defaults=False)
+        try:
+            gh.create_issue_comment(job.pr_number, body)
+        except GitHubError as exc:
+            log.warning("could not report configuration errors: %s", exc)
+
+    def _over_budget(self, ctx: _Context) -> str | None:
+        ledger = self.deps.model.ledger
+        now = self.deps.clock()
+        decision = ledger.check(ctx.job.repository, now)
+        if not decision.allowed:
+            return decision.message or "the monthly model budget is used up"
+        limit = ctx.config.monthly_budget_usd
+        if limit is None:
+            return None
+        month = month_of(now)
+        spent = ledger.spent(ctx.job.repository, month)
+        if spent < Decimal(str(limit)):
+            return None
+        return (
+            f"The monthly budget of ${limit} set in `{CONFIG_PATH}` is used up "
+            f"(${spent.quantize(Decimal('0.01'))} spent in {month}); no automatic reviews run "
+            "until next month or until the budget is raised."
+        )
+
+    def _report_budget(self, ctx: _Context, message: str) -> None:
+        month = month_of(self.deps.clock())
+        if not self.records.first_notice(ctx.job, f"budget:{month}"):
+            return
+        try:
+            ctx.gh.create_issue_comment(ctx.job.pr_number, message)
+        except GitHubError as exc:
+            log.warning("could not report the exhausted budget: %s", exc)
+
+    # -- the check run -------------------------------------------------------------------------
+
+    def _open_check_run(self, ctx: _Context) -> int | None:
+        """The in-progress check run for this head: the one a crashed run left, or a new one.
+
+        Check runs are informative: when GitHub refuses them (no ``checks``
+        permission, an outage), the review goes on without one.
+        """
+        head = ctx.pull.head_sha
+        existing = self.records.check_run(ctx.job, head)
+        try:
+            if existing is not None:
+                try:
+                    ctx.gh.update_check_run(existing, status="in_progress")
+                    return existing
+                except NotFound:
+                    pass
+            created = ctx.gh.create_check_run(
+                self.settings.check_run_name, head, status="in_progress", external_id=ctx.job.key
+            )
+        except GitHubError as exc:
+            log.warning("no check run for this review: %s", exc)
+            return None
+        self.records.remember_check_run(ctx.job, head, created.id)
+        return created.id
+
+    def _finish_check(
+        self,
+        ctx: _Context,
+        check_id: int,
+        conclusion: str,
+        title: str,
+        summary: str,
+        text: str | None = None,
+    ) -> None:
+        try:
+            ctx.gh.update_check_run(
+                check_id,
+                status="completed",
+                conclusion=conclusion,
+                title=title,
+                summary=summary,
+                text=text,
+            )
+        except GitHubError as exc:
+            log.warning("could not complete check run %s: %s", check_id, exc)
+
+    def _abandon_check_run(self, ctx: _Context, check_id: int, exc: BaseException) -> None:
+        """Complete the check run honestly after a failure; the retry opens a fresh one."""
+        what = type(exc).__name__
+        self._finish_check(
+            ctx,
+            check_id,
+            "neutral",
+            "Review interrupted",
+            f"The review of `{ctx.pull.head_sha[:12]}` stopped before it finished ({what}). "
+            "Nothing was posted; it is retried automatically when possible, or comment "
+            "`/codex review` to ask again.",
+        )
+        try:
+            self.records.forget_check_run(ctx.job, ctx.pull.head_sha)
+        except redis.RedisError:
+            log.warning("could not forget check run %s", check_id)
+
+
+def run_review(job: ReviewJob, deps: ReviewDeps) -> ReviewOutcome:
+    """Review ``job`` once with ``deps`` (the worker's entry point)."""
+    return ReviewService(deps).run(job)
+
+
+# -- small pure helpers ------------------------------------------------------------------------
+
+_COMPARE_FILE_CAP = 300
+
+
+def file_diff(pull_file: PullFile) -> FileDiff:
+    """The parsed diff of one file as the PR files or compare API lists it."""
+    return parse_patch(
+        pull_file.filename,
+        pull_file.patch,
+        status=_file_status(pull_file.status),
+        old_path=pull_file.previous_filename,
+    )
+
+
+def _file_status(status: str) -> FileStatus:
+    known: dict[str, FileStatus] = {
+        "added": "added",
+        "removed": "removed",
+        "modified": "modified",
+        "renamed": "renamed",
+        "copied": "copied",
+        "changed": "changed",
+        "unchanged": "unchanged",
+    }
+    return known.get(status, "modified")
+
+
+def _compare_status(status: str) -> CompareStatus | None:
+    known: dict[str, CompareStatus] = {
+        "ahead": "ahead",
+        "behind": "behind",
+        "diverged": "diverged",
+        "identical": "identical",
+    }
+    return known.get(status)
+
+
+def _default_branch(pull: PullRequest) -> str:
+    return pull.base_ref
+
+
+def _label(segment: Segment) -> str:
+    paths = segment.paths
+    more = f" +{len(paths) - 1}" if len(paths) > 1 else ""
+    return f"{paths[0]}{more}" if paths else f"segment {segment.index + 1}"
+
+
+def _segment_guidelines(
+    segment: Segment, guidelines: Guidelines, config: RepoConfig
+) -> dict[str, str]:
+    """The guideline sections that apply to this segment's files, by source path.
+
+    The repository's comment language is a trusted instruction from the default
+    branch's configuration, so it travels with the guidelines.
+    """
+    paths = set(segment.paths)
+    chosen = {g.source: g.text for g in guidelines.sections if paths & set(g.paths)}
+    if config.language.lower() not in ("en", "english"):
+        chosen[CONFIG_PATH] = (
+            f"Write every finding's title and body in this language: {config.language}. "
+            "Quotes and suggestions stay exactly as the code is."
+        )
+    return chosen
+
+
+def _models_used(results: Sequence[SegmentResult]) -> str:
+    return ", ".join(sorted({r.model for r in results if r.model}))
+
+
+def draft_comment(item: Inline[AnchoredFinding], body: str) -> DraftComment:
+    """The inline comment for a planned finding, on the lines the anchor engine verified."""
+    anchored = item.anchored
+    start = anchored.start_line if anchored.start_line != anchored.line else None
+    return DraftComment(
+        path=anchored.path,
+        line=anchored.line,
+        body=body,
+        side=anchored.side,
+        start_line=start,
+        start_side=anchored.side if start is not None else None,
+    )
+
+
+def _gap_kind(reason: str) -> NotReviewedKind:
+    if "configuration" in reason:
+        return "filtered"
+    if reason == "binary":
+        return "no_patch"
+    if "longer than" in reason:
+        return "too_large"
+    return "other"
+
+
+def review_summary(
+    *,
+    head_sha: str,
+    base_sha: str,
+    scope: ReviewScope,
+    plan: ReviewPlan,
+    results: Sequence[SegmentResult],
+    model: str,
+    usage: Usage,
+    cost_usd: Decimal,
+) -> ReviewSummary:
+    """The facts of one run as the renderer shows them, including everything left out."""
+    gaps: list[Gap] = []
+    for skipped in plan.skipped:
+        if skipped.reason in _QUIET_SKIPS:
+            continue
+        sort = _gap_kind(skipped.reason)
+        gaps.append(Gap(skipped.path, sort, detail=skipped.reason if sort == "other" else None))
+    for left in plan.not_reviewed:
+        for part in left.segment.files:
+            gaps.append(Gap(part.path, "budget", detail=left.reason))
+    reviewed = [r for r in results if r.reviewed]
+    for failed in (r for r in results if not r.reviewed):
+        detail = failed.error or failed.status
+        for part in failed.segment.files:
+            kind: NotReviewedKind = (
+                "budget" if failed.status == "budget_exceeded" else "model_error"
+            )
+            gaps.append(Gap(part.path, kind, detail=detail[:200]))
+    files = {part.path for r in reviewed for part in r.segment.files}
+    return ReviewSummary(
+        head_sha=head_sha,
+        base_sha=base_sha,
+        model=model,
+        files_reviewed=len(files),
+        lines_reviewed=sum(r.segment.changed_lines for r in reviewed),
+        segments_reviewed=len(reviewed),
+        segments_total=len(plan.segments) + len(plan.not_reviewed),
+        usage=RenderUsage(
+            input_tokens=usage.input_tokens,
+            cached_input_tokens=usage.cached_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=float(cost_usd),
+        ),
+        not_reviewed=tuple(gaps),
+        scope_note=scope.reason,
+    )
+
+
+# Deleted files and whitespace-only changes leave nothing to review: not worth a line.
+_QUIET_SKIPS = frozenset({"deleted", "no textual changes"})
+
+
+def web_host_for(api_url: str) -> str:
+    """The web host of a GitHub API URL: ``api.github.com`` -> ``github.com``; a GitHub
+    Enterprise Server's ``https://HOST/api/v3`` -> ``HOST``. Links to it stay clickable in
+    posted text; links elsewhere are neutralised."""
+    host = urlsplit(api_url).hostname or "github.com"
+    return "github.com" if host == "api.github.com" else host
+
+
+@dataclass(frozen=True, slots=True)
+class LocalReview:
+    """The model's review of a local diff (``codex-bot review-diff``), anchored."""
+
+    results: tuple[SegmentResult, ...]
+    anchored: tuple[AnchoredFinding, ...]
+    unanchored: tuple[Unanchored, ...]
+    usage: Usage
+    cost_usd: Decimal
+    model: str
+
+
+def review_plan_locally(
+    model: ModelClient,
+    files: Sequence[FileDiff],
+    heads: Mapping[str, str],
+    plan: ReviewPlan,
+    *,
+    concurrency: int = 8,
+) -> LocalReview:
+    """Review ``plan``'s segments of a local diff: no GitHub, no cache, no posting.
+
+    Without head contents (``heads``) findings are still anchored to the diff's
+    lines; suggestions then need the file and are dropped.
+    """
+    context = PullContext(repository="local diff")
+    call = CallContext(0, "local/diff", 0, "0" * 40, "review-diff")
+    total = len(plan.segments)
+
+    def one(segment: Segment) -> SegmentResult:
+        prompt = render_prompt(segment, context, {}, parts=total)
+        review = model.review_segment(prompt, call, None)
+        ok = review.status == "ok"
+        return SegmentResult(
+            segment,
+            review.status,
+            review.findings if ok else (),
+            review.usage,
+            review.cost_usd,
+            review.model,
+            review.error,
+        )
+
+    results = ReviewService._map(one, list(plan.segments), concurrency)
+    anchors = anchor_findings([f for r in results for f in r.findings], files, heads)
+    return LocalReview(
+        results=tuple(results),
+        anchored=anchors.anchored,
+        unanchored=anchors.unanchored,
+        usage=sum((r.usage for r in results), Usage()),
+        cost_usd=sum((r.cost_usd for r in results), Decimal(0)),
+        model=_models_used(results) or model.config.model,
+    )
