@@ -1,0 +1,178 @@
+"""Every text the command path posts or commits, rendered from plain values.
+
+Replies end with a hidden marker naming the comment they answer, so the
+service can tell that a command was already answered (a redelivery, a lost
+task guard) by reading the thread. Commit messages carry the same identity in
+a ``Codex-Request:`` trailer, so a push that happened before a crash is found
+on the branch too.
+
+Model text reaches these functions only after ``workers.sanitize`` filtered
+it; what the requester typed is reduced to one bounded line so it can never
+forge trailers or headers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from workers.jobs import CommentKind
+
+_MARKER_RE: Final = re.compile(r"<!-- codex-command:(issue_comment|review_comment):(\d+) -->")
+_TRAILER_RE: Final = re.compile(
+    r"^Codex-Request: (issue_comment|review_comment):(\d+)$", re.MULTILINE
+)
+_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+REQUEST_LINE_CHARS: Final = 120
+SUBJECT_CHARS: Final = 72
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRef:
+    """The comment a command was written in: the idempotency identity of the command."""
+
+    kind: CommentKind
+    comment_id: int
+
+    @property
+    def token(self) -> str:
+        return f"{self.kind}:{self.comment_id}"
+
+
+def marker(ref: CommentRef) -> str:
+    return f"<!-- codex-command:{ref.token} -->"
+
+
+def answered(body: str | None, ref: CommentRef) -> bool:
+    """Whether ``body`` (one of the App's comments) is the answer to ``ref``."""
+    return body is not None and any(
+        kind == ref.kind and int(number) == ref.comment_id
+        for kind, number in _MARKER_RE.findall(body)
+    )
+
+
+def commit_fixes(message: str, ref: CommentRef) -> bool:
+    """Whether a commit message is the fix made for ``ref``."""
+    return any(
+        kind == ref.kind and int(number) == ref.comment_id
+        for kind, number in _TRAILER_RE.findall(message)
+    )
+
+
+def one_line(text: str, limit: int = REQUEST_LINE_CHARS) -> str:
+    """``text`` flattened to a single printable line of at most ``limit`` characters."""
+    flat = " ".join(_CONTROL_RE.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _reply(ref: CommentRef, text: str) -> str:
+    return f"{text.rstrip()}\n\n{marker(ref)}"
+
+
+def not_allowed(ref: CommentRef, command: str) -> str:
+    return _reply(
+        ref,
+        f"Sorry, `/codex {command}` can only be run by people with write access to this "
+        "repository. A maintainer can run it for you.",
+    )
+
+
+def head_moved(ref: CommentRef, fixed_sha: str, current_sha: str | None) -> str:
+    now = f" (now `{current_sha[:12]}`)" if current_sha else ""
+    return _reply(
+        ref,
+        f"The PR changed while I was working: its branch no longer points at "
+        f"`{fixed_sha[:12]}`{now}, so I pushed nothing. Run /codex fix again.",
+    )
+
+
+def workflow_refused(ref: CommentRef, paths: tuple[str, ...]) -> str:
+    listed = ", ".join(f"`{path}`" for path in paths)
+    return _reply(
+        ref,
+        "I do not change files under `.github/workflows/`, so I pushed nothing. "
+        f"The requested change touches {listed}; please make it by hand.",
+    )
+
+
+def nothing_to_fix(ref: CommentRef, reason: str) -> str:
+    return _reply(ref, f"I made no change: {reason}")
+
+
+def could_not_apply(ref: CommentRef, problems: tuple[str, ...]) -> str:
+    lines = "\n".join(f"- {problem}" for problem in problems)
+    return _reply(
+        ref,
+        "I could not produce a fix that applies cleanly, so I pushed nothing:\n\n"
+        f"{lines}\n\nTry /codex fix again with more detail.",
+    )
+
+
+def failed(ref: CommentRef) -> str:
+    return _reply(ref, "Something went wrong while running this command; nothing was changed.")
+
+
+def fixed(
+    ref: CommentRef,
+    *,
+    commit_url: str,
+    commit_sha: str,
+    summary: str,
+    files: tuple[str, ...],
+) -> str:
+    listed = ", ".join(f"`{path}`" for path in files)
+    body = f"Pushed [{commit_sha[:12]}]({commit_url}) to this PR, changing {listed}."
+    if summary:
+        body += f"\n\n{summary}"
+    return _reply(ref, body)
+
+
+def suggested(ref: CommentRef, *, count: int, summary: str, left_out: tuple[str, ...]) -> str:
+    body = (
+        f"This PR comes from a fork that does not allow edits by maintainers, so I posted the "
+        f"fix as {count} suggestion{'s' if count != 1 else ''} you can apply from the review."
+    )
+    if left_out:
+        listed = ", ".join(f"`{path}`" for path in left_out)
+        body += f" Changes to {listed} fall outside the diff and could not be suggested."
+    if summary:
+        body += f"\n\n{summary}"
+    return _reply(ref, body)
+
+
+def review_started(ref: CommentRef) -> str:
+    return _reply(ref, "Re-reviewing this PR; the review will appear shortly.")
+
+
+def help_reply(ref: CommentRef, help_text: str, unknown: str | None) -> str:
+    prefix = f"I do not know `/codex {one_line(unknown, 40)}`.\n\n" if unknown else ""
+    return _reply(ref, prefix + help_text)
+
+
+def commit_message(
+    ref: CommentRef,
+    *,
+    request: str,
+    summary: str,
+    comment_url: str,
+    requester_login: str,
+    requester_id: int,
+) -> str:
+    """The fix commit's message. Only the one-line ``summary`` comes from the model, sanitised.
+
+    Git reads trailers from the last paragraph, so the requester's text and the
+    summary are flattened into earlier paragraphs and cannot add trailers.
+    """
+    subject = one_line(
+        f"codex fix: {request}" if request else "codex fix: address review findings", SUBJECT_CHARS
+    )
+    paragraphs = [subject, f"Requested in {comment_url}"]
+    if summary:
+        paragraphs.append(one_line(summary, 500))
+    login = one_line(requester_login, 60)
+    paragraphs.append(
+        f"Codex-Request: {ref.token}\n"
+        f"Co-authored-by: {login} <{requester_id}+{login}@users.noreply.github.com>"
+    )
+    return "\n\n".join(paragraphs) + "\n"
