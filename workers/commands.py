@@ -1,16 +1,29 @@
-"""``/codex`` commands: ``run_command(job, runtime)``. Placeholder body; the contract is fixed."""
+"""``/codex`` commands: ``run_command(job, runtime)``.
+
+The command flow lives in ``workers.fix.service``; this wires it to the worker
+process's shared clients. ``/codex review`` runs the review pipeline in this
+same task (the review's own marker keeps it from posting twice), and bot
+comments are trusted for their finding marker only because the service checks
+their author first.
+"""
 
 from __future__ import annotations
 
-from workers.jobs import CommandJob
+from workers import pipeline
+from workers.fix.service import handle_command
+from workers.fix.wiring import build_deps
+from workers.jobs import CommandJob, ReviewJob
 from workers.logs import get_logger
+from workers.review.marker import parse_comment_finding
+from workers.review.pipeline import web_host_for
+from workers.review.render import help_text
 from workers.runtime import Runtime
 
 log = get_logger("workers.commands")
 
 
 def run_command(job: CommandJob, runtime: Runtime) -> None:
-    """Run the command written in ``job``'s comment."""
+    """Run the command written in ``job``'s comment and reply in its thread."""
     log.info(
         "command job received",
         repository=job.repository,
@@ -18,3 +31,19 @@ def run_command(job: CommandJob, runtime: Runtime) -> None:
         command=job.command,
         comment_id=job.comment_id,
     )
+
+    def review(review_job: ReviewJob) -> None:
+        pipeline.run_review(review_job, runtime)
+
+    deps = build_deps(
+        job,
+        app=runtime.github,
+        model=runtime.model,
+        redis_client=runtime.redis,
+        run_review=review,
+        help_text=help_text(),
+        findings_of=parse_comment_finding,
+        github_host=web_host_for(runtime.settings.github_api_url),
+    )
+    outcome = handle_command(job, deps)
+    log.info("command finished", command=job.command, outcome=outcome)
