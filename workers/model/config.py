@@ -102,7 +102,14 @@ class ModelConfig:
 class ModelSettings(BaseSettings):
     """Environment-backed settings; ``to_config()`` gives the frozen ``ModelConfig``."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    # The same sources as ``WorkerSettings``: the environment, then ``.env``.
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
 
     openai_api_key: SecretStr
     openai_base_url: str = "https://api.openai.com/v1"
