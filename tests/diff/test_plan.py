@@ -77,10 +77,11 @@ def test_oversize_hunk_splits_and_covers_every_line() -> None:
     assert all(s.tokens <= 800 for s in plan.segments)
     assert plan.totals.covered_changed_lines == 600
     shown = [ln for s in plan.segments for ln in s.text.splitlines() if ln[:1].isdigit()]
-    assert [int(ln.split("+")[0]) for ln in shown] == list(range(1, 601))
+    # A new file's lines are all added: numbered, without a "+".
+    assert [ln.split(" ", 1)[0] for ln in shown] == [str(n) for n in range(1, 601)]
     # Cuts fall on blank lines, so every piece starts at a function.
     assert all(
-        s.text.split("@@\n", 1)[1].split("+", 1)[1].startswith("def ") for s in plan.segments
+        s.text.split("@@\n", 1)[1].split(" ", 1)[1].startswith("def ") for s in plan.segments
     )
 
 

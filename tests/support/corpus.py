@@ -4,19 +4,27 @@
 extracts them, and runs ``git diff --no-index`` between the two trees with
 paths made repository-relative (``a/x`` and ``b/x``). Later calls read the
 cached diff. The new tree stays next to it for head contents.
+
+Downloads are retried with backoff and land in a ``.partial`` folder renamed
+when complete; a failure raises ``CorpusUnavailable`` naming the command to
+run by hand.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 ROOT: Final = Path(__file__).resolve().parents[2] / ".cache" / "corpus"
+ATTEMPTS: Final = 3
+BACKOFF_SECONDS: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,28 +43,62 @@ CORPUS: Final = {
 }
 
 
+class CorpusUnavailable(RuntimeError):
+    """A corpus release could not be downloaded or unpacked; the message says how to retry."""
+
+
+def _download(name: str, version: str, into: Path) -> None:
+    """``pip download`` the sdist into ``into``, retrying with backoff."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "--retries",
+        "3",
+        "--timeout",
+        "60",
+        f"{name}=={version}",
+        "-d",
+        str(into),
+    ]
+    errors: list[str] = []
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode == 0 and _archives(into):
+            return
+        errors.append(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "")
+    raise CorpusUnavailable(
+        f"could not download the sdist of {name}=={version} after {ATTEMPTS} attempts "
+        f"(last error: {errors[-1] or 'no archive'}). Run `{' '.join(command)}` by hand "
+        f"to see why, or copy the sdist into {into}."
+    )
+
+
+def _archives(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith((".tar.gz", ".zip", ".tgz")))
+
+
 def _sdist(name: str, version: str, into: Path) -> Path:
-    into.mkdir(parents=True, exist_ok=True)
-    found = [p for p in into.iterdir() if p.name.lower().startswith(name.lower().replace("-", "_"))]
+    found = _archives(into)
     if not found:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "--disable-pip-version-check",
-                f"{name}=={version}",
-                "-d",
-                str(into),
-            ],
-            check=True,
-        )
-        found = list(into.iterdir())
+        # Download next to the final folder and rename, so a killed run leaves no half file.
+        partial = into.with_name(into.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        _download(name, version, partial)
+        shutil.rmtree(into, ignore_errors=True)
+        partial.rename(into)
+        found = _archives(into)
     return found[0]
 
 
@@ -67,12 +109,18 @@ def _tree(name: str, version: str) -> Path:
         return tree
     archive = _sdist(name, version, base / "sdist")
     staging = base / "staging"
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(staging)  # noqa: S202 - pinned sdists from PyPI
-    else:
-        with tarfile.open(archive) as tf:
-            tf.extractall(staging, filter="data")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(staging)  # noqa: S202 - pinned sdists from PyPI
+        else:
+            with tarfile.open(archive) as tf:
+                tf.extractall(staging, filter="data")
+    except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        archive.unlink(missing_ok=True)  # a damaged download is fetched again next time
+        message = f"cannot unpack {archive}: {exc}; run again to re-download"
+        raise CorpusUnavailable(message) from exc
     (top,) = list(staging.iterdir())
     top.rename(tree)
     staging.rmdir()
@@ -111,7 +159,9 @@ def corpus_diff(key: str) -> bytes:
         raise RuntimeError(result.stderr.decode(errors="replace"))
     text = result.stdout.replace(("b" + str(new) + "/").encode(), b"b/")
     text = text.replace(b"a/./", b"a/")
-    cached.write_bytes(text)
+    partial = cached.with_name(cached.name + ".partial")
+    partial.write_bytes(text)
+    partial.replace(cached)
     return text
 
 

@@ -1,24 +1,34 @@
-"""Find the function and class that enclose a line of a file.
+"""Find the function and class that enclose a line of a file, by indentation.
 
-Python files are read with ``ast``; anything else (and Python that does not
-parse) with an indentation heuristic: walking up from the line, each line with
-less indentation than everything below it that looks like a block opener
-(ends with ``{`` or ``:``, or starts with a declaration keyword) is a scope.
-The result is the chain of signature lines, outermost first, as
-``(line_number, text)`` with 1-based new-file numbers.
+Walking up from the line, each non-blank line indented less than everything
+seen so far closes in on the enclosing blocks; those that look like a block
+opener are scopes. The result is the chain of signature lines, outermost
+first, as ``(line_number, text)`` with 1-based new-file numbers, at most
+``_MAX_DEPTH`` deep.
+
+The scan reads only the lines above the one asked about, so its cost is the
+distance to the outermost scope, not the size of the file (planning a large
+pull request used to parse every Python file with ``ast``, which was most of
+its time). For Python the openers are ``def``, ``async def`` and ``class``;
+comments and lines that start inside brackets or strings (closing brackets,
+quotes) do not count as blocks, so multi-line signatures and calls keep their
+``def`` line. Other programming languages (by file extension) use keywords
+or a trailing ``{`` or ``:``; prose, markup and data files get no scopes.
+The scan can be misled by text at a lower indentation inside a multi-line
+string; the answer is orientation for the reader, never an anchor.
 """
 
 from __future__ import annotations
 
-import ast
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 Scope = tuple[int, str]
 
 _MAX_DEPTH: Final = 3
-_MAX_WALK: Final = 2000  # lines scanned upward by the heuristic
+_MAX_WALK: Final = 20_000  # lines scanned upward
 _OPENER: Final = re.compile(
     r"^\s*(?:export\s+|pub(?:\([^)]*\))?\s+|public\s+|private\s+|protected\s+|static\s+|"
     r"async\s+|abstract\s+|final\s+|override\s+|inline\s+|virtual\s+)*"
@@ -26,78 +36,118 @@ _OPENER: Final = re.compile(
     r"object|package|sub|macro_rules!|type|record|union|describe|it|test|context)\b"
 )
 _NOT_SCOPE: Final = re.compile(r"^\s*(?:[})\]#]|//|/\*|\*|--|else\b|elif\b|except\b|finally\b)")
-
-
-@dataclass(frozen=True, slots=True)
-class _Span:
-    start: int
-    end: int
-    line: int
+_PY_OPENER: Final = re.compile(r"(?:async\s+def|def|class)\s+[^\W\d]\w*\s*[(:\[]")
+# Lines that continue an expression or a string rather than start a statement.
+_PY_CONTINUATION: Final = frozenset(")]}\"'#,.+-*/%|&<>=~^\\")
+_PYTHON: Final = frozenset({".py", ".pyi"})
+_CODE: Final = frozenset(
+    {
+        *(".c", ".cc", ".cpp", ".cs", ".cxx", ".dart", ".ex", ".exs", ".go", ".groovy", ".h"),
+        *(".hh", ".hpp", ".java", ".js", ".jsx", ".kt", ".kts", ".lua", ".m", ".mjs", ".cjs"),
+        *(".php", ".pl", ".pm", ".rb", ".rs", ".scala", ".sh", ".bash", ".swift", ".ts", ".tsx"),
+        *(".vue", ".zig"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class FileScopes:
-    """Enclosing-scope lookup for one file's head content."""
+    """Enclosing-scope lookup for one file's head content.
+
+    ``kind`` is ``"python"``, ``"code"`` (the keyword and brace heuristic) or
+    ``"none"`` for prose, markup and data, where indentation means no scope.
+    """
 
     lines: tuple[str, ...]
-    spans: tuple[_Span, ...] | None  # None: use the heuristic
+    kind: str
+    # Python opener line -> the openers enclosing it, innermost first: later hunks of the
+    # same class stop their walk at the first opener already seen.
+    _chains: dict[int, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_content(cls, path: str, content: str) -> FileScopes:
-        lines = tuple(line.rstrip("\r") for line in content.split("\n"))
-        spans: tuple[_Span, ...] | None = None
-        if path.endswith((".py", ".pyi")):
-            spans = _python_spans(content)
-        return cls(lines, spans)
+        suffix = posixpath.splitext(path)[1].lower()
+        kind = "python" if suffix in _PYTHON else "code" if suffix in _CODE else "none"
+        return cls(tuple(content.split("\n")) if kind != "none" else (), kind)
 
     def enclosing(self, line: int) -> tuple[Scope, ...]:
         """Signature lines of the scopes containing ``line``, outermost first."""
         if not 1 <= line <= len(self.lines):
             return ()
-        if self.spans is not None:
-            found = [s for s in self.spans if s.start <= line <= s.end and s.line != line]
-            found.sort(key=lambda s: s.start)
-            return tuple((s.line, self.lines[s.line - 1]) for s in found[-_MAX_DEPTH:])
-        return self._heuristic(line)
+        found = self._python(line) if self.kind == "python" else self._heuristic(line)
+        return tuple((n, self.lines[n - 1].rstrip("\r")) for n in reversed(found))
 
-    def _heuristic(self, line: int) -> tuple[Scope, ...]:
-        chain: list[Scope] = []
-        limit = _indent(self.lines[line - 1]) if self.lines[line - 1].strip() else None
+    def _python(self, line: int) -> list[int]:
+        chain: list[int] = []
+        lines = self.lines
+        # A blank line belongs to the block of the next statement below it; a
+        # continuation line (``) -> None:``) to the statement above, found by the scan.
+        below = next(
+            (t for t in lines[line - 1 : line - 1 + _MAX_WALK] if t.strip()[:1] not in ("", "#")),
+            "",
+        )
+        first = below.lstrip(" \t")[:1]
+        limit = len(below) - len(below.lstrip(" \t")) if first not in _PY_CONTINUATION else 0
+        if below and limit == 0 and first not in _PY_CONTINUATION:
+            return chain  # a top-level statement: nothing encloses it
         stop = max(0, line - 1 - _MAX_WALK)
+        complete = stop == 0  # the walk can reach the top of the file
         for index in range(line - 2, stop - 1, -1):
-            text = self.lines[index]
+            text = lines[index]
+            if limit and text[:limit].isspace():
+                continue  # indented at least as deep as the innermost block so far, or blank
+            stripped = text.lstrip(" \t")
+            if not stripped or stripped[0] in _PY_CONTINUATION or stripped.isspace():
+                continue
+            indent = len(text) - len(stripped)
+            if limit and indent >= limit:
+                continue
+            limit = indent
+            if _PY_OPENER.match(stripped):
+                chain.append(index + 1)
+                known = self._chains.get(index + 1)
+                if known is not None:
+                    # The walk from here on would repeat the one that found ``known``.
+                    chain.extend(known)
+                    break
+                if len(chain) == _MAX_DEPTH:
+                    complete = False
+                    break
+            if indent == 0:
+                break
+        if complete:
+            for position, opener in enumerate(chain):
+                self._chains.setdefault(opener, chain[position + 1 :])
+        return chain[:_MAX_DEPTH]
+
+    def _heuristic(self, line: int) -> list[int]:
+        chain: list[int] = []
+        lines = self.lines
+        current = lines[line - 1]
+        limit = _indent(current) if current.strip() else 0
+        if current.strip() and limit == 0:
+            return chain
+        for index in range(line - 2, max(0, line - 1 - _MAX_WALK) - 1, -1):
+            text = lines[index]
+            if limit and text[:limit].isspace():
+                continue
             if not text.strip():
                 continue
             indent = _indent(text)
-            if limit is not None and indent >= limit:
+            if limit and indent >= limit:
                 continue
             limit = indent
             stripped = text.rstrip()
             if not _NOT_SCOPE.match(text) and (
                 _OPENER.match(text) or stripped.endswith(("{", ":"))
             ):
-                chain.append((index + 1, text))
+                chain.append(index + 1)
                 if len(chain) == _MAX_DEPTH:
                     break
             if indent == 0:
                 break
-        chain.reverse()
-        return tuple(chain)
+        return chain
 
 
 def _indent(text: str) -> int:
     return len(text) - len(text.lstrip(" \t"))
-
-
-def _python_spans(content: str) -> tuple[_Span, ...] | None:
-    try:
-        tree = ast.parse(content)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    spans = [
-        _Span(node.lineno, node.end_lineno or node.lineno, node.lineno)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    ]
-    spans.sort(key=lambda s: (s.start, -s.end))
-    return tuple(spans)

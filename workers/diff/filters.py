@@ -66,15 +66,13 @@ class FileFilter:
         )
 
 
-def _generated(text_lines: Sequence[str]) -> str | None:
-    head = text_lines[:_HEAD_LINES]
+def _generated(head: Sequence[str], characters: int, lines: int) -> str | None:
+    """``head``: the first lines; ``characters`` and ``lines``: the whole text's size."""
     for marker in _GENERATED_MARKERS:
-        if any(marker in line for line in head):
+        if any(marker in line for line in head[:_HEAD_LINES]):
             return f"generated (marked {marker!r})"
-    if text_lines:
-        average = sum(len(line) for line in text_lines) / len(text_lines)
-        if average > _MINIFIED_LINE:
-            return "generated (minified)"
+    if lines and characters / lines > _MINIFIED_LINE:
+        return "generated (minified)"
     return None
 
 
@@ -99,7 +97,13 @@ def skip_reason(diff: FileDiff, head_content: str | None, rules: FileFilter) -> 
     if name.endswith(_GENERATED_SUFFIXES):
         return "generated"
     if head_content is not None:
-        lines = head_content.split("\n")
+        # Line lengths without splitting the whole file: newlines are not characters.
+        breaks = head_content.count("\n")
+        reason = _generated(
+            head_content.split("\n", _HEAD_LINES)[:_HEAD_LINES],
+            len(head_content) - breaks,
+            breaks + 1,
+        )
     else:
         # Without the file, only a hunk at the top shows its first lines.
         lines = [
@@ -109,7 +113,7 @@ def skip_reason(diff: FileDiff, head_content: str | None, rules: FileFilter) -> 
             for line in hunk.lines
             if line.kind != "-"
         ]
-    reason = _generated(lines)
+        reason = _generated(lines, sum(len(line) for line in lines), len(lines))
     if reason is not None:
         return reason
     if diff.changed == 0:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal, Self
+from typing import AnyStr, Final, Literal, NamedTuple, Self
 
 FileStatus = Literal["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"]
 LineKind = Literal["+", "-", " "]
@@ -29,9 +29,12 @@ _HUNK_HEADER: Final = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?
 _NO_NEWLINE: Final = "\\ No newline at end of file"
 
 
-@dataclass(frozen=True, slots=True)
-class DiffLine:
-    """One line of a hunk. ``old``/``new`` are None on the side the line is absent from."""
+class DiffLine(NamedTuple):
+    """One line of a hunk. ``old``/``new`` are None on the side the line is absent from.
+
+    A typed named tuple rather than a frozen dataclass: a large pull request has a
+    hundred thousand of these, and a tuple is built several times faster.
+    """
 
     kind: LineKind
     text: str
@@ -52,11 +55,11 @@ class Hunk:
 
     @property
     def added(self) -> int:
-        return sum(1 for line in self.lines if line.kind == "+")
+        return [line.kind for line in self.lines].count("+")
 
     @property
     def deleted(self) -> int:
-        return sum(1 for line in self.lines if line.kind == "-")
+        return [line.kind for line in self.lines].count("-")
 
     @property
     def new_end(self) -> int:
@@ -81,9 +84,10 @@ class FileDiff:
     new_mode: str | None = None
     similarity: int | None = None
     malformed: str | None = None
-    # new line number -> hunk index; old line number -> hunk index.
-    right_lines: Mapping[int, int] = field(default_factory=dict, compare=False, repr=False)
-    left_lines: Mapping[int, int] = field(default_factory=dict, compare=False, repr=False)
+    # Derived from ``hunks`` on first use: most files of a large diff are never anchored to.
+    _index: dict[str, Mapping[int, int]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def build(
@@ -99,15 +103,7 @@ class FileDiff:
         similarity: int | None = None,
         malformed: str | None = None,
     ) -> Self:
-        """Construct with the commentable-line maps derived from ``hunks``."""
-        right: dict[int, int] = {}
-        left: dict[int, int] = {}
-        for index, hunk in enumerate(hunks):
-            for line in hunk.lines:
-                if line.new is not None:
-                    right[line.new] = index
-                if line.old is not None:
-                    left[line.old] = index
+        """Construct from parts; ``hunks`` may be any sequence."""
         return cls(
             path,
             status,
@@ -118,9 +114,29 @@ class FileDiff:
             new_mode=new_mode,
             similarity=similarity,
             malformed=malformed,
-            right_lines=MappingProxyType(right),
-            left_lines=MappingProxyType(left),
         )
+
+    @property
+    def right_lines(self) -> Mapping[int, int]:
+        """New line number -> index of the hunk showing it (added or context lines)."""
+        return self._lines("RIGHT")
+
+    @property
+    def left_lines(self) -> Mapping[int, int]:
+        """Old line number -> index of the hunk showing it (deleted or context lines)."""
+        return self._lines("LEFT")
+
+    def _lines(self, side: Literal["LEFT", "RIGHT"]) -> Mapping[int, int]:
+        found = self._index.get(side)
+        if found is None:
+            numbers: dict[int, int] = {}
+            for index, hunk in enumerate(self.hunks):
+                for line in hunk.lines:
+                    number = line.new if side == "RIGHT" else line.old
+                    if number is not None:
+                        numbers[number] = index
+            found = self._index[side] = MappingProxyType(numbers)
+        return found
 
     @property
     def is_new(self) -> bool:
@@ -187,6 +203,7 @@ def _parse_hunks(lines: Sequence[str], start: int, end: int) -> tuple[list[Hunk]
         old_left, new_left = old_len, new_len
         old_no, new_no = old_start, new_start
         body: list[DiffLine] = []
+        append = body.append
         i += 1
         while old_left > 0 or new_left > 0:
             if i >= end:
@@ -196,22 +213,26 @@ def _parse_hunks(lines: Sequence[str], start: int, end: int) -> tuple[list[Hunk]
                     f"({old_left} old and {new_left} new lines missing)",
                 )
             raw = lines[i]
+            mark = raw[:1]
             text = raw[1:]
-            crlf = text.endswith("\r")
+            crlf = text[-1:] == "\r"
             if crlf:
                 text = text[:-1]
-            mark = raw[:1]
             # Some tools strip the single space of an empty context line.
-            if mark in (" ", "") and old_left > 0 and new_left > 0:
-                body.append(DiffLine(" ", text, old_no, new_no, crlf=crlf))
-                old_no, new_no = old_no + 1, new_no + 1
-                old_left, new_left = old_left - 1, new_left - 1
+            if (mark == " " or not mark) and old_left > 0 and new_left > 0:
+                append(DiffLine(" ", text, old_no, new_no, False, crlf))
+                old_no += 1
+                new_no += 1
+                old_left -= 1
+                new_left -= 1
             elif mark == "-" and old_left > 0:
-                body.append(DiffLine("-", text, old_no, None, crlf=crlf))
-                old_no, old_left = old_no + 1, old_left - 1
+                append(DiffLine("-", text, old_no, None, False, crlf))
+                old_no += 1
+                old_left -= 1
             elif mark == "+" and new_left > 0:
-                body.append(DiffLine("+", text, None, new_no, crlf=crlf))
-                new_no, new_left = new_no + 1, new_left - 1
+                append(DiffLine("+", text, None, new_no, False, crlf))
+                new_no += 1
+                new_left -= 1
             elif mark == "\\" and body:
                 body[-1] = _without_newline(body[-1])
             else:
@@ -230,7 +251,7 @@ def _parse_hunks(lines: Sequence[str], start: int, end: int) -> tuple[list[Hunk]
 
 
 def _without_newline(line: DiffLine) -> DiffLine:
-    return DiffLine(line.kind, line.text, line.old, line.new, no_newline=True, crlf=line.crlf)
+    return line._replace(no_newline=True)
 
 
 def _split_lines(text: str) -> list[str]:
@@ -318,14 +339,30 @@ def _paths_from_git_line(line: str) -> tuple[str, str]:
     return _strip_prefix(rest[:at]), _strip_prefix(rest[at + 1 :])
 
 
-def _file_chunks(lines: Sequence[str]) -> Iterator[tuple[int, int]]:
-    """(start, end) index ranges of each ``diff --git`` section."""
-    starts = [i for i, line in enumerate(lines) if line.startswith("diff --git ")]
-    for n, start in enumerate(starts):
-        yield start, starts[n + 1] if n + 1 < len(starts) else len(lines)
+def _sections(data: AnyStr, marker: AnyStr, newline: AnyStr) -> Iterator[tuple[int, AnyStr]]:
+    """Each ``diff --git`` section of ``data`` with the 0-based line number it starts at.
+
+    ``marker`` is ``"\\ndiff --git "`` and ``newline`` ``"\\n"``, as ``str`` or ``bytes``
+    like ``data``. Cutting the input before decoding keeps one section, not the
+    whole diff, as a decoded string and a list of lines at a time. A UTF-8
+    sequence never holds a newline byte, so decoding section by section gives
+    the same text.
+    """
+    start = 0 if data.startswith(marker[1:]) else data.find(marker)
+    if start < 0:
+        return
+    if start > 0:
+        start += 1
+    line = data.count(newline, 0, start)
+    while start >= 0:
+        end = data.find(marker, start)
+        section = data[start:] if end < 0 else data[start : end + 1]
+        yield line, section
+        line += section.count(newline)
+        start = end if end < 0 else end + 1
 
 
-def _parse_git_file(lines: Sequence[str], start: int, end: int) -> FileDiff:
+def _parse_git_file(lines: Sequence[str], start: int, end: int, offset: int = 0) -> FileDiff:
     old, new = _paths_from_git_line(lines[start])
     status: FileStatus = "modified"
     old_mode: str | None = None
@@ -371,7 +408,7 @@ def _parse_git_file(lines: Sequence[str], start: int, end: int) -> FileDiff:
         if stop < end:
             raise _Malformed(stop + 1, f"expected a hunk header, got {lines[stop][:80]!r}")
     except _Malformed as exc:
-        hunks, malformed = [], f"{path}: line {exc.line}: {exc.message}"
+        hunks, malformed = [], f"{path}: line {exc.line + offset}: {exc.message}"
     return FileDiff.build(
         path,
         status,
@@ -390,5 +427,13 @@ def parse_git_diff(text: str | bytes) -> tuple[FileDiff, ...]:
 
     Line numbers in ``malformed`` messages count from the start of ``text``.
     """
-    lines = _split_lines(_decode(text))
-    return tuple(_parse_git_file(lines, start, end) for start, end in _file_chunks(lines))
+    sections: Iterator[tuple[int, str | bytes]] = (
+        _sections(text, b"\ndiff --git ", b"\n")
+        if isinstance(text, bytes)
+        else _sections(text, "\ndiff --git ", "\n")
+    )
+    files = []
+    for offset, section in sections:
+        lines = _split_lines(_decode(section))
+        files.append(_parse_git_file(lines, 0, len(lines), offset))
+    return tuple(files)

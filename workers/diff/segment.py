@@ -12,13 +12,23 @@ The line format the model sees (each diff line once, no repeated context)::
 
 ``N:`` lines are enclosing signatures outside the hunk (shown for orientation,
 not commentable); ``N `` and ``N+`` lines carry the new-file number to cite.
+In a new file every line is added, so its lines are ``N `` without the ``+``
+(a ``+`` costs a token on most lines). Blank context lines at either end of a
+hunk are left out. With the git and hunk headers gone, the prompt stays under
+the raw diff's token count although every shown line carries its number.
 
 Token counts are exact ``o200k_base`` counts of the rendered text. Every
 rendered line starts with a character that is neither whitespace nor ``/`` and
 ends with ``\\n``; under o200k's pre-tokenizer no token then spans two lines,
 so a text's count is the sum of its lines' counts, and the number prefix
-(``\\p{N}{1,3}`` pieces) counts apart from the rest. Planning therefore
-encodes each distinct line body once.
+(``\\p{N}{1,3}`` pieces) counts apart from the rest. Planning therefore encodes
+each hunk's rendered lines once, as one string; only a hunk over the segment
+budget is counted line by line to find where to cut it. ``Totals.diff_tokens``
+(the raw diff, summed line by line) is derived from the same counts by taking
+the line numbers off; only new files' ``+`` lines are encoded a second time.
+
+Enclosing signatures come from ``workers.diff.context``, computed only for
+files with a hunk below line 1.
 
 Determinism: files are taken in path order, hunks in file order; nothing
 depends on hashing or timing.
@@ -27,7 +37,7 @@ depends on hashing or timing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from workers.diff import tokens
@@ -130,46 +140,37 @@ def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def _body(line: DiffLine) -> str:
-    """The line without its number: what follows the digits, newline included."""
-    if line.kind == "-":
-        return f"-{line.text}\n"
-    return f"{line.kind}{line.text}\n"
-
-
-def render_line(line: DiffLine) -> str:
-    if line.kind == "-":
-        return _body(line)
-    return f"{line.new}{_body(line)}"
-
-
 def _scope_line(number: int, text: str) -> str:
     return f"{number}:{text}\n"
 
 
+def _number_tokens(first: int, last: int) -> int:
+    """Tokens of the line numbers ``first..last``: o200k splits digit runs into threes."""
+    total = 0
+    low, width = 1, 1
+    while low <= last:
+        high = low * 10 - 1
+        if high >= first:
+            total += (min(high, last) - max(low, first) + 1) * ((width + 2) // 3)
+        low, width = low * 10, width + 1
+    return total
+
+
 @dataclass(slots=True)
 class _Counter:
-    """Exact counts through the additivity of line tokens (see the module docstring)."""
+    """Exact counts, memoised for the short strings (headers, signatures) that repeat."""
 
     cache: dict[str, int] = field(default_factory=dict)
 
-    def prime(self, texts: Iterable[str]) -> None:
-        missing = [t for t in texts if t not in self.cache]
-        if missing:
-            self.cache.update(tokens.count_many(missing))
-
-    def number(self, n: int) -> int:
-        digits = len(str(n))
-        return (digits + 2) // 3
-
-    def line(self, line: DiffLine) -> int:
-        count = self.cache[_body(line)]
-        return count if line.kind == "-" else count + self.number(line.new or 0)
-
     def text(self, text: str) -> int:
-        if text not in self.cache:
-            self.cache[text] = tokens.count(text)
-        return self.cache[text]
+        found = self.cache.get(text)
+        if found is None:
+            found = self.cache[text] = tokens.count(text)
+        return found
+
+    def lines(self, texts: Iterable[str]) -> int:
+        """Tokens of the concatenation of whole rendered lines (they count apart)."""
+        return sum(self.text(text) for text in texts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,34 +186,141 @@ class _Block:
     line_range: tuple[int, int] | None
 
 
+@dataclass(slots=True)
+class _FileRender:
+    """What rendering one file needs: its diff, head content, and scopes built on demand."""
+
+    diff: FileDiff
+    content: str | None
+    counter: _Counter
+    new_file: bool
+    scopes: FileScopes | None = None
+
+    def enclosing(self, hunk: Hunk, start: int) -> list[str]:
+        """Rendered signature lines above ``hunk.lines[start:]``, outermost first."""
+        if self.content is None:
+            return []
+        lines = hunk.lines
+        first = next((ln.new for ln in lines[start:] if ln.new is not None), hunk.new_start)
+        if first <= 1:
+            return []  # nothing above the first line of the file
+        anchor = next((ln.new or ln.old or 0 for ln in lines[start:] if ln.kind != " "), first)
+        anchor = max(anchor, first) if hunk.new_len else first
+        if self.scopes is None:
+            self.scopes = FileScopes.from_content(self.diff.path, self.content)
+        return [_scope_line(n, text) for n, text in self.scopes.enclosing(anchor) if n < first]
+
+
+def _trimmed(lines: Sequence[DiffLine]) -> tuple[int, int]:
+    """``(lo, hi)``: the hunk's lines without blank context lines at either end."""
+    lo, hi = 0, len(lines)
+    while lo < hi and lines[lo].kind == " " and not lines[lo].text.strip():
+        lo += 1
+    while hi > lo and lines[hi - 1].kind == " " and not lines[hi - 1].text.strip():
+        hi -= 1
+    return (lo, hi) if lo < hi else (0, len(lines))
+
+
 def _blocks_for_hunk(
-    diff: FileDiff,
-    index: int,
-    hunk: Hunk,
-    scopes: FileScopes | None,
-    counter: _Counter,
-    budget: int,
-) -> list[_Block]:
-    """One block, or several when the hunk alone is over ``budget``."""
-    costs = [counter.line(line) for line in hunk.lines]
-    header_cost = counter.text("@@\n")
-    if header_cost + sum(costs) + _scope_cost(hunk, 0, scopes, counter)[1] <= budget:
-        return [_block(diff, index, hunk, 0, len(hunk.lines), scopes, counter, costs, None)]
+    file: _FileRender, index: int, hunk: Hunk, budget: int
+) -> tuple[list[_Block], int] | None:
+    """The hunk's blocks (one, or several when it is over ``budget``) and its raw tokens.
+
+    ``None`` when a single line is over ``budget``. The whole block is encoded
+    once; lines are counted one by one only for a hunk that has to be split.
+    """
+    counter = file.counter
+    lo, hi = _trimmed(hunk.lines)
+    # Lines as the model sees them; a new file's lines are all added and go unmarked.
+    plain = file.new_file and [ln.kind for ln in hunk.lines].count("+") == len(hunk.lines)
+    if plain:
+        rendered = [f"{ln.new} {ln.text}\n" for ln in hunk.lines]
+    else:
+        rendered = [
+            f"-{ln.text}\n" if ln.kind == "-" else f"{ln.new}{ln.kind}{ln.text}\n"
+            for ln in hunk.lines
+        ]
+    body = "".join(rendered[lo:hi])
+    scope_lines = file.enclosing(hunk, lo)
+    head = _hunk_head(hunk, lo, scope_lines)
+    lead = head + "".join(scope_lines)
+    body_tokens = tokens.count(body)
+    raw = _raw_lines_tokens(counter, hunk, lo, hi, body_tokens, plain)
+    total = counter.lines([head, *scope_lines]) + body_tokens
+    if total <= budget:
+        changed = sum(1 for ln in hunk.lines if ln.kind != " ")
+        block = _Block(file.diff.path, index, lead + body, total, changed, len(scope_lines), None)
+        return [block], raw
+    costs = [tokens.count(text) for text in rendered]
+    if max(costs) + counter.text("@@\n") > budget:
+        return None
     pieces: list[_Block] = []
-    start = 0
-    while start < len(hunk.lines):
-        used = header_cost + _scope_cost(hunk, start, scopes, counter)[1]
+    start = lo
+    while start < hi:
+        scope_lines = file.enclosing(hunk, start)
+        head = _hunk_head(hunk, start, scope_lines)
+        lead = head + "".join(scope_lines)
+        lead_tokens = counter.lines([head, *scope_lines])
+        if lead_tokens + costs[start] > budget:
+            # Orientation is optional: a line that fits alone goes without it.
+            scope_lines, head = [], "@@\n"
+            lead, lead_tokens = head, counter.text(head)
+        used = lead_tokens
         end = start
-        while end < len(hunk.lines) and (end == start or used + costs[end] <= budget):
+        while end < hi and (end == start or used + costs[end] <= budget):
             used += costs[end]
             end += 1
-        if end < len(hunk.lines):
+        if end < hi:
             end = _boundary(hunk.lines, start, end)
+            used = lead_tokens + sum(costs[start:end])
+        piece = hunk.lines[start:end]
         pieces.append(
-            _block(diff, index, hunk, start, end, scopes, counter, costs, (start, end - 1))
+            _Block(
+                path=file.diff.path,
+                hunk=index,
+                text=lead + "".join(rendered[start:end]),
+                tokens=used,
+                changed=sum(1 for ln in piece if ln.kind != " "),
+                context_lines=len(scope_lines),
+                line_range=(start, end - 1),
+            )
         )
         start = end
-    return pieces
+    # The trimmed blank context lines belong to no piece; give the edges to the first and last.
+    if lo > 0 or hi < len(hunk.lines):
+        first = pieces[0]
+        if first.line_range is not None:
+            pieces[0] = replace(first, line_range=(0, first.line_range[1]))
+        last = pieces[-1]
+        if last.line_range is not None:
+            pieces[-1] = replace(last, line_range=(last.line_range[0], len(hunk.lines) - 1))
+    return pieces, raw
+
+
+def _hunk_head(hunk: Hunk, start: int, scope_lines: Sequence[str]) -> str:
+    if not scope_lines and hunk.section and start == 0:
+        return f"@@ {_one_line(hunk.section)}\n"
+    return "@@\n"
+
+
+def _raw_lines_tokens(
+    counter: _Counter, hunk: Hunk, lo: int, hi: int, body_tokens: int, plain: bool
+) -> int:
+    """Tokens of the hunk's lines as a unified diff shows them (``+x``, `` x``, ``-x``).
+
+    Summed line by line, as the prompt counts. Derived from the rendered body
+    where that differs only by the line numbers; counted again for a ``plain``
+    hunk (a new file's, rendered without its ``+`` marks).
+    """
+    lines = hunk.lines
+    if plain:
+        # Every line starts with "+", so the concatenation counts as the sum of its lines.
+        return tokens.count("".join(f"{ln.kind}{ln.text}\n" for ln in lines))
+    # The RIGHT-side lines of a run of hunk lines have consecutive new numbers.
+    right = [ln.new for ln in lines[lo:hi] if ln.new is not None]
+    numbers = _number_tokens(right[0], right[-1]) if right else 0
+    trimmed = [ln for ln in (*lines[:lo], *lines[hi:])]
+    return body_tokens - numbers + sum(counter.text(f"{ln.kind}{ln.text}\n") for ln in trimmed)
 
 
 def _boundary(lines: Sequence[DiffLine], start: int, end: int) -> int:
@@ -229,52 +337,6 @@ def _boundary(lines: Sequence[DiffLine], start: int, end: int) -> int:
             if best_indent is None or indent < best_indent:
                 best, best_indent = i, indent
     return best
-
-
-def _scope_cost(
-    hunk: Hunk, start: int, scopes: FileScopes | None, counter: _Counter
-) -> tuple[list[str], int]:
-    if scopes is None:
-        return [], 0
-    first = next((ln.new for ln in hunk.lines[start:] if ln.new is not None), None)
-    if first is None:
-        first = hunk.new_start
-    anchor = next(
-        (ln.new or ln.old or 0 for ln in hunk.lines[start:] if ln.kind != " "),
-        first,
-    )
-    anchor = max(anchor, first) if hunk.new_len else first
-    rendered = [_scope_line(n, text) for n, text in scopes.enclosing(anchor) if n < first]
-    counter.prime(rendered)
-    return rendered, sum(counter.text(r) for r in rendered)
-
-
-def _block(
-    diff: FileDiff,
-    index: int,
-    hunk: Hunk,
-    start: int,
-    end: int,
-    scopes: FileScopes | None,
-    counter: _Counter,
-    costs: Sequence[int],
-    line_range: tuple[int, int] | None,
-) -> _Block:
-    scope_lines, scope_cost = _scope_cost(hunk, start, scopes, counter)
-    header = "@@\n"
-    if not scope_lines and hunk.section and start == 0:
-        header = f"@@ {_one_line(hunk.section)}\n"
-    lines = hunk.lines[start:end]
-    text = header + "".join(scope_lines) + "".join(render_line(ln) for ln in lines)
-    return _Block(
-        path=diff.path,
-        hunk=index,
-        text=text,
-        tokens=counter.text(header) + scope_cost + sum(costs[start:end]),
-        changed=sum(1 for ln in lines if ln.kind != " "),
-        context_lines=len(scope_lines),
-        line_range=line_range,
-    )
 
 
 # --- packing ---------------------------------------------------------------------------------
@@ -323,21 +385,9 @@ def _segment(index: int, parts: list[tuple[FileDiff, list[_Block]]], tokens_: in
     )
 
 
-def _raw_tokens(diffs: Sequence[FileDiff], counter: _Counter) -> int:
-    """Tokens of the files' unified diff with git headers, as a reviewer would paste it."""
-    total = 0
-    for diff in diffs:
-        old = diff.old_path or diff.path
-        header = f"diff --git a/{old} b/{diff.path}\n--- a/{old}\n+++ b/{diff.path}\n"
-        total += counter.text(header)
-        for hunk in diff.hunks:
-            total += counter.text(f"{hunk.header} {hunk.section}\n".replace(" \n", "\n"))
-            total += sum(counter.cache[_raw(line)] for line in hunk.lines)
-    return total
-
-
-def _raw(line: DiffLine) -> str:
-    return f"{line.kind}{line.text}\n"
+def _git_header(diff: FileDiff) -> str:
+    old = diff.old_path or diff.path
+    return f"diff --git a/{old} b/{diff.path}\n--- a/{old}\n+++ b/{diff.path}\n"
 
 
 def plan_review(
@@ -358,37 +408,38 @@ def plan_review(
             skipped.append(Skipped(diff.path, reason, diff.changed))
 
     counter = _Counter()
-    counter.prime(
-        text
-        for diff in reviewable
-        for hunk in diff.hunks
-        for line in hunk.lines
-        for text in (_body(line), _raw(line))
-    )
     budget = options.segment_tokens
     units: list[tuple[FileDiff, list[_Block], int]] = []
-    kept: list[FileDiff] = []
+    kept = 0
+    raw_tokens = 0
     for diff in reviewable:
-        content = head_contents.get(diff.path)
-        scopes = (
-            FileScopes.from_content(diff.path, content)
-            if options.context and content is not None
-            else None
+        header = file_header(diff)
+        header_cost = counter.text(header)
+        file = _FileRender(
+            diff,
+            head_contents.get(diff.path) if options.context else None,
+            counter,
+            new_file=diff.is_new,
         )
-        header_cost = counter.text(file_header(diff))
-        if any(counter.line(ln) + header_cost > budget for h in diff.hunks for ln in h.lines):
-            skipped.append(
-                Skipped(diff.path, "a line is longer than the segment budget", diff.changed)
-            )
+        blocks: list[_Block] = []
+        # Git and hunk headers are whole lines, none starting with a space: one count.
+        raw = tokens.count(
+            _git_header(diff)
+            + "".join(f"{hunk.header} {hunk.section}".rstrip(" ") + "\n" for hunk in diff.hunks)
+        )
+        for index, hunk in enumerate(diff.hunks):
+            made = _blocks_for_hunk(file, index, hunk, budget - header_cost)
+            if made is None:
+                break
+            blocks += made[0]
+            raw += made[1]
+        else:
+            kept += 1
+            raw_tokens += raw
+            for unit in _file_units(diff, blocks, header_cost, budget):
+                units.append((diff, unit, header_cost + sum(b.tokens for b in unit)))
             continue
-        kept.append(diff)
-        blocks = [
-            block
-            for index, hunk in enumerate(diff.hunks)
-            for block in _blocks_for_hunk(diff, index, hunk, scopes, counter, budget - header_cost)
-        ]
-        for unit in _file_units(diff, blocks, header_cost, budget):
-            units.append((diff, unit, header_cost + sum(b.tokens for b in unit)))
+        skipped.append(Skipped(diff.path, "a line is longer than the segment budget", diff.changed))
 
     segments: list[Segment] = []
     current = _Open()
@@ -415,10 +466,10 @@ def plan_review(
     skipped.sort(key=lambda s: s.path)
     totals = Totals(
         files=len(files),
-        reviewable_files=len(kept),
+        reviewable_files=kept,
         changed_lines=sum(d.changed for d in reviewable),
         covered_changed_lines=sum(s.changed_lines for s in reviewed),
-        diff_tokens=_raw_tokens(reviewable, counter),
+        diff_tokens=raw_tokens,
         prompt_tokens=spent,
     )
     return ReviewPlan(
