@@ -3,15 +3,22 @@
 Starts the real receiver and a real worker process against a private Redis and
 the GitHub and Responses emulators, then:
 
-1. a 20-segment PR whose every model call answers after a fixed latency L:
+1. a 20-segment PR whose every model call answers after a fixed latency L, once
+   adding 20 files and once modifying 20 existing ones (their head contents are
+   then read from GitHub):
    prints the time from the signed delivery to the review appearing on the PR
-   (target: at most L + 2 s), with the segment count the worker reported;
+   (target: at most L + 2 s), with the segment count the worker reported and
+   the worker's own wall time per step (read: PR, files, reviews and
+   configuration; plan: head contents and segment planning; review: the model
+   calls; post: placing findings, re-reading the head, posting; check:
+   completing the check run, after the review is visible);
 2. a 30-file PR: prints the GitHub API calls of its review, split into the
    review's own calls (token, PR, files, reviews, re-read, POST review; target
    at most 6) and the extra ones (App identity, configuration and AGENTS.md
    reads, head contents, check runs), reported separately.
 
-Run: ``.venv/bin/python bench/e2e.py [--latency 2.0] [--runs 3]``.
+Run: ``.venv/bin/python bench/e2e.py [--latency 2.0] [--runs 3] [--github-latency 0.15]``
+(``--github-latency`` delays every GitHub answer, closer to the real API's round trips).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -63,6 +72,22 @@ def categorise(method: str, path: str) -> str:
     return f"other: {method} {path}"
 
 
+def step_timings(log: str) -> list[dict[str, float]]:
+    """The ``timings`` of every "review finished" line of a worker's JSON log."""
+    found: list[dict[str, float]] = []
+    for line in log.splitlines():
+        if '"review finished"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        timings = entry.get("timings") if isinstance(entry, dict) else None
+        if isinstance(timings, dict) and timings:
+            found.append({str(k): float(v) for k, v in timings.items()})
+    return found
+
+
 def wait(predicate, timeout: float, stack: ReviewStack) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -76,6 +101,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=2.0, help="model latency L in seconds")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--github-latency",
+        type=float,
+        default=0.0,
+        help="extra seconds before every GitHub answer (the emulator answers in milliseconds)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +122,8 @@ def main() -> None:
             redis_server=server,
             extra_env={"OPENAI_MAX_CONCURRENCY_PER_KEY": "32", "LOG_LEVEL": "INFO"},
         )
+        if args.github_latency > 0:
+            github.slow_next("*", r"^/(repos|app)/", args.github_latency, times=1_000_000)
         try:
             run(stack, args.latency, args.runs)
         finally:
@@ -127,21 +160,56 @@ def run(stack: ReviewStack, latency: float, runs: int) -> None:
     # Warm-up: the worker child loads the tokenizer and mints its first token.
     review("acme/big", "warm-up", {"warm.py": big_module(999, 50)})
 
-    times: list[float] = []
-    for attempt in range(runs):
-        files = {f"pkg/mod_{i}.py": big_module(i + 100 * attempt, 520) for i in range(20)}
-        elapsed, _ = review("acme/big", f"big-{attempt}", files)
-        times.append(elapsed)
-    # "review finished" is logged after the check run completes: wait for the last one.
-    wait(lambda: stack.workers[0].text().count("review finished") >= runs + 1, 30, stack)
-    segments = re.findall(r'"segments": (\d+)', stack.workers[0].text())
-    print(f"20-file PR, model latency L = {latency:.2f} s, {runs} runs")
-    print(f"  segments reviewed per run (worker log): {segments[-runs:]}")
-    print(
-        f"  webhook -> review posted: median {statistics.median(times):.2f} s, "
-        f"max {max(times):.2f} s, overhead over L: {statistics.median(times) - latency:.2f} s "
-        f"(target <= 2.00 s)"
+    def timed(title: str, files_for: Callable[[int], dict[str, str]]) -> dict[str, Any]:
+        times: list[float] = []
+        done = stack.workers[0].text().count("review finished")
+        for attempt in range(runs):
+            elapsed, _ = review("acme/big", f"{title}-{attempt}", files_for(attempt))
+            times.append(elapsed)
+        # "review finished" is logged after the check run completes: wait for the last one.
+        wait(lambda: stack.workers[0].text().count("review finished") >= done + runs, 30, stack)
+        segments = re.findall(r'"segments": (\d+)', stack.workers[0].text())
+        steps = step_timings(stack.workers[0].text())[-runs:]
+        print(f"20-file PR ({title} files), model latency L = {latency:.2f} s, {runs} runs")
+        print(f"  segments reviewed per run (worker log): {segments[-runs:]}")
+        if steps:
+            medians = {
+                name: statistics.median(run.get(name, 0.0) for run in steps) for name in steps[0]
+            }
+            print(
+                "  worker steps (median s): "
+                + ", ".join(f"{name} {seconds:.2f}" for name, seconds in medians.items())
+            )
+        median = statistics.median(times)
+        print(
+            f"  webhook -> review posted: median {median:.2f} s, max {max(times):.2f} s, "
+            f"overhead over L: {median - latency:.2f} s (target <= 2.00 s)"
+        )
+        return {"times": times, "steps": steps}
+
+    def new_modules(attempt: int) -> dict[str, str]:
+        return {f"pkg/mod_{i}.py": big_module(i + 100 * attempt, 520) for i in range(20)}
+
+    # Modified files: every module exists on the default branch and the PR rewrites its
+    # first half (one segment per file again), so head contents are read from GitHub.
+    gh.commit(
+        "acme/big",
+        "main",
+        {f"lib/mod_{i}.py": big_module(1000 + i, 520) for i in range(20)},
+        "Base modules",
     )
+
+    def edited_modules(attempt: int) -> dict[str, str]:
+        edited: dict[str, str] = {}
+        for i in range(20):
+            lines = big_module(1000 + i, 520).splitlines(keepends=True)
+            for j in range(2, 2 + 170):
+                lines[j] = lines[j].replace("scale=", f"scale={attempt + 2} * ")
+            edited[f"lib/mod_{i}.py"] = "".join(lines)
+        return edited
+
+    added = timed("added", new_modules)
+    modified = timed("modified", edited_modules)
 
     files = {f"src/file_{i}.py": f"def f{i}():\n    return {i}\n" for i in range(30)}
     _, before = review("acme/wide", "thirty", files)
@@ -156,7 +224,13 @@ def run(stack: ReviewStack, latency: float, runs: int) -> None:
     )
     print(
         json.dumps(
-            {"latency": latency, "times": times, "review_calls": review_calls, "calls": dict(calls)}
+            {
+                "latency": latency,
+                "added": added,
+                "modified": modified,
+                "review_calls": review_calls,
+                "calls": dict(calls),
+            }
         )
     )
 

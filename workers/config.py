@@ -81,6 +81,9 @@ class WorkerSettings(BaseSettings):
     visibility_timeout: int = Field(default=900, ge=3)
     # A job whose process keeps dying is given up after this many starts.
     max_job_attempts: int = Field(default=3, ge=1, le=20)
+    # Seconds between one installation's content-creating requests; GitHub asks for
+    # at least one. Lower only against a GitHub that allows it (e.g. an emulator).
+    github_write_interval: float = Field(default=1.0, ge=0.0, le=60.0)
 
     @field_validator("openai_api_key", mode="before")
     @classmethod

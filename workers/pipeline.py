@@ -9,24 +9,44 @@ from __future__ import annotations
 from workers.jobs import ReviewJob
 from workers.logs import get_logger
 from workers.review.cache import SegmentCache
-from workers.review.pipeline import PipelineSettings, ReviewDeps, ReviewService, web_host_for
+from workers.review.pipeline import (
+    PipelineSettings,
+    ReviewDeps,
+    ReviewOutcome,
+    ReviewService,
+    web_host_for,
+)
 from workers.runtime import Runtime
 
 log = get_logger("workers.pipeline")
 
 
+# Threads one review may hold for model calls, whatever the keys allow.
+MAX_MODEL_THREADS = 64
+
+
 def review_deps(runtime: Runtime) -> ReviewDeps:
-    """The review flow's dependencies, from the worker's runtime."""
+    """The review flow's dependencies, from the worker's runtime.
+
+    One review sends as many model calls at once as the configured keys allow
+    (keys times ``OPENAI_MAX_CONCURRENCY_PER_KEY``): more threads would only wait
+    in the shared limiter, fewer would leave allowed capacity unused.
+    """
+    model = runtime.model.config
+    capacity = len(model.keys) * model.limiter.max_concurrency
     return ReviewDeps(
         github=runtime.github.installation_client,
         model=runtime.model,
         redis=runtime.redis,
-        settings=PipelineSettings(web_host=web_host_for(runtime.settings.github_api_url)),
+        settings=PipelineSettings(
+            web_host=web_host_for(runtime.settings.github_api_url),
+            model_concurrency=max(1, min(MAX_MODEL_THREADS, capacity)),
+        ),
         cache=SegmentCache(runtime.redis),
     )
 
 
-def run_review(job: ReviewJob, runtime: Runtime) -> None:
+def run_review(job: ReviewJob, runtime: Runtime) -> ReviewOutcome:
     """Review ``job``'s pull request at its head SHA and post at most one review."""
     log.info(
         "review job received",
@@ -49,4 +69,6 @@ def run_review(job: ReviewJob, runtime: Runtime) -> None:
         input_tokens=outcome.usage.input_tokens,
         output_tokens=outcome.usage.output_tokens,
         cost_usd=str(outcome.cost_usd),
+        timings=dict(outcome.timings),
     )
+    return outcome

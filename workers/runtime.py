@@ -45,7 +45,7 @@ class Runtime:
             settings.app_id,
             settings.private_key_pem().decode(),
             settings.github_api_url,
-            pacer=RedisPacer(client),
+            pacer=RedisPacer(client, min_interval=settings.github_write_interval),
         )
         # The other OPENAI_* / MODEL_* settings are read here, once, at start-up.
         keys = ",".join(key.get_secret_value() for key in settings.openai_api_key)

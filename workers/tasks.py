@@ -37,7 +37,7 @@ def guard_for(runtime: Runtime) -> JobGuard:
 def run_guarded(
     payload: Mapping[str, Any],
     decode: Callable[[Mapping[str, Any]], _J],
-    work: Callable[[_J, Runtime], None],
+    work: Callable[[_J, Runtime], object],
     runtime: Runtime | None = None,
 ) -> str:
     """Decode ``payload``, then run ``work`` once per job key. Returns the outcome's name."""
@@ -52,8 +52,12 @@ def run_guarded(
         with structlog.contextvars.bound_contextvars(
             installation_id=job.installation_id, job_key=job.key
         ):
+
+            def call() -> None:
+                work(job, runtime)
+
             try:
-                outcome = guard_for(runtime).run(job.key, lambda: work(job, runtime))
+                outcome = guard_for(runtime).run(job.key, call)
             except Exception:
                 log.exception("job failed")
                 raise

@@ -95,6 +95,15 @@ def check_model(settings: WorkerSettings) -> Check:
     config = ModelSettings(
         openai_api_key=keys, openai_base_url=settings.openai_base_url
     ).to_config()
+    # Every answer is priced from this table; a model without a price would fail each
+    # review after the call was paid for.
+    for model in dict.fromkeys(m for m in (config.model, config.escalation_model) if m):
+        try:
+            config.prices.price(model)
+        except KeyError:
+            return Check(
+                "model", False, f"no price for {model}: add it to MODEL_PRICES (USD per 1M tokens)"
+            )
     if not settings.redis_url:
         return Check("model", False, "skipped: the model client needs the broker's Redis")
     store: redis.Redis[bytes] = redis.Redis.from_url(settings.redis_url)

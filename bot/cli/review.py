@@ -31,7 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from workers.diff import FileDiff, ReviewPlan
+from workers.diff import FileDiff, PlanOptions, ReviewPlan
 from workers.github import GitHubApp, GitHubClient, LocalPacer, retry_policy
 from workers.github.errors import GitHubError
 from workers.github.models import AppIdentity
@@ -125,15 +125,21 @@ class _Bar:
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._task = progress.add_task("reading", total=None)
+        self._total = 0
 
     def stage(self, name: str) -> None:
         self._progress.update(self._task, description=name)
 
     def segments_planned(self, total: int) -> None:
+        self._total = total
         self._progress.update(self._task, total=total, completed=0)
 
     def segment_done(self, label: str, status: SegmentStatus) -> None:
         self._progress.advance(self._task)
+
+    def segments_added(self, count: int) -> None:
+        self._total += count
+        self._progress.update(self._task, total=self._total)
 
 
 def print_draft(console: Console, draft: DraftReview) -> None:
@@ -286,6 +292,17 @@ def local_review_to_dict(result: LocalReview) -> dict[str, Any]:
                 "files": list(r.segment.paths),
                 "status": r.status,
                 "error": r.error,
+                "halves": [
+                    {
+                        "files": [
+                            {"path": path, "lines": list(lines) if lines else None}
+                            for path, lines in half.coverage
+                        ],
+                        "status": half.status,
+                        "error": half.error,
+                    }
+                    for half in r.parts
+                ],
             }
             for r in result.results
         ],
@@ -296,7 +313,11 @@ def local_review_to_dict(result: LocalReview) -> dict[str, Any]:
 
 
 def review_local_diff(
-    files: Sequence[FileDiff], heads: Mapping[str, str], plan: ReviewPlan, fmt: str
+    files: Sequence[FileDiff],
+    heads: Mapping[str, str],
+    plan: ReviewPlan,
+    fmt: str,
+    options: PlanOptions | None = None,
 ) -> None:
     """Review ``plan``'s segments with the model and print the anchored findings."""
     try:
@@ -310,7 +331,7 @@ def review_local_diff(
     with _redis(settings.redis_url) as store:
         model = ModelClient.create(config, store)
         try:
-            result = review_plan_locally(model, files, heads, plan)
+            result = review_plan_locally(model, files, heads, plan, options=options)
         finally:
             model.close()
     if fmt == "json":
@@ -330,7 +351,7 @@ def review_local_diff(
             f"{miss.finding.path}:{miss.finding.line_start} [{miss.finding.badge}] "
             f"{miss.finding.title} (not anchored: {miss.reason})"
         )
-    for r in result.results:
+    for r in (leaf for whole in result.results for leaf in whole.leaves):
         if r.status not in ("ok", "cached"):
             click.echo(f"not reviewed: {', '.join(r.segment.paths)}: {r.error or r.status}")
     u = result.usage

@@ -1,7 +1,9 @@
 """``codex-bot review-diff PATH|- --dry-run``: plan the review of a local diff, offline.
 
 Prints the segments (files, changed lines, tokens), the skipped files with their
-reasons, the totals and the estimated input cost at the configured model's price.
+reasons, the totals and the estimated input cost at the configured model's price,
+from the model client's own price table (``workers.model.pricing``, overridden by
+``MODEL_PRICES`` as in the worker), so an estimate and a bill use the same prices.
 ``--head DIR`` points at the new tree so enclosing functions can be shown.
 Without ``--dry-run`` the segments are reviewed by the model
 (``bot.cli.review.review_local_diff``) and the anchored findings printed.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,31 +21,28 @@ import click
 
 from workers.diff import PlanOptions, ReviewPlan, parse_git_diff, plan_review
 from workers.diff.segment import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.model.pricing import PriceTable
+from workers.model.wire import Usage
 
 DEFAULT_MODEL: Final = "gpt-5-codex-mini"
 
 
-@dataclass(frozen=True, slots=True)
-class Price:
-    """USD per million tokens."""
-
-    input: float
-    cached_input: float
-    output: float
+def price_table(overrides: str | None) -> PriceTable:
+    """The model client's default prices, with ``MODEL_PRICES``-style JSON over them."""
+    table = PriceTable.default()
+    return table if not overrides else PriceTable.from_json(overrides, base=table)
 
 
-# Placeholder prices for the dry-run estimate until the model client's price table is joined.
-DRY_RUN_PRICES: Final[dict[str, Price]] = {
-    "gpt-5-codex-mini": Price(input=0.25, cached_input=0.025, output=2.00),
-}
+def estimate_cost(plan: ReviewPlan, model: str, prices: PriceTable) -> Decimal | None:
+    """Input cost of the diff part of the prompts (rubric and output not included), priced
+    as the model client bills a call; ``None`` when ``model`` has no price."""
+    try:
+        return prices.cost(model, Usage(input_tokens=plan.totals.prompt_tokens))
+    except KeyError:
+        return None
 
 
-def estimate_cost(plan: ReviewPlan, price: Price) -> float:
-    """Input cost of the diff part of the prompts (rubric and output not included)."""
-    return plan.totals.prompt_tokens * price.input / 1_000_000
-
-
-def plan_to_dict(plan: ReviewPlan, model: str, cost: float | None) -> dict[str, Any]:
+def plan_to_dict(plan: ReviewPlan, model: str, cost: Decimal | None) -> dict[str, Any]:
     return {
         "segments": [
             {
@@ -71,7 +70,7 @@ def plan_to_dict(plan: ReviewPlan, model: str, cost: float | None) -> dict[str, 
             "prompt_tokens": plan.totals.prompt_tokens,
         },
         "model": model,
-        "estimated_cost_usd": None if cost is None else round(cost, 6),
+        "estimated_cost_usd": None if cost is None else round(float(cost), 6),
     }
 
 
@@ -114,7 +113,13 @@ def _print_text(data: dict[str, Any]) -> None:
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (gitignore syntax).")
 @click.option("--segment-tokens", type=int, default=DEFAULT_SEGMENT_TOKENS, show_default=True)
 @click.option("--total-tokens", type=int, default=DEFAULT_TOTAL_TOKENS, show_default=True)
-@click.option("--model", default=DEFAULT_MODEL, show_default=True)
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, envvar="OPENAI_MODEL")
+@click.option(
+    "--prices",
+    envvar="MODEL_PRICES",
+    help='JSON price table over the defaults: {"model": {"input": .., "cached_input": .., '
+    '"output": ..}} in USD per million tokens (the worker reads the same MODEL_PRICES).',
+)
 def review_diff(
     source: str,
     dry_run: bool,
@@ -125,6 +130,7 @@ def review_diff(
     segment_tokens: int,
     total_tokens: int,
     model: str,
+    prices: str | None,
 ) -> None:
     """Plan (with --dry-run) the review of a git diff read from SOURCE or stdin."""
     raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
@@ -137,10 +143,15 @@ def review_diff(
     if not dry_run:
         from bot.cli.review import review_local_diff
 
-        review_local_diff(files, heads, plan, fmt)
+        review_local_diff(files, heads, plan, fmt, options)
         return
-    price = DRY_RUN_PRICES.get(model)
-    data = plan_to_dict(plan, model, None if price is None else estimate_cost(plan, price))
+    try:
+        table = price_table(prices)
+    except (ValueError, KeyError, ArithmeticError) as exc:  # bad JSON, a missing or bad price
+        raise click.BadParameter(
+            f"invalid price table: {exc!r}", param_hint="--prices / MODEL_PRICES"
+        ) from exc
+    data = plan_to_dict(plan, model, estimate_cost(plan, model, table))
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:

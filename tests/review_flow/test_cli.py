@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -102,3 +103,48 @@ def test_review_diff_reviews_a_local_diff_with_the_model(world: World, tmp_path:
     assert missed["reason"] == "file is not part of the diff"
     assert data["usage"]["input_tokens"] > 0
     assert float(data["cost_usd"]) > 0
+
+
+def test_review_diff_dry_run_prices_come_from_the_model_client_table(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from bot.cli.review_diff import review_diff
+    from workers.model.pricing import PriceTable
+    from workers.model.wire import Usage
+
+    diff = (
+        "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n"
+        "@@ -1,0 +1,3 @@\n+def mul(a, b):\n+    return a * b\n+\n"
+    )
+    source = tmp_path / "change.diff"
+    source.write_text(diff)
+    runner = CliRunner()
+
+    def estimate(*args: str, env: dict[str, str] | None = None) -> tuple[Any, int]:
+        result = runner.invoke(
+            review_diff, [str(source), "--dry-run", "--format", "json", *args], env=env
+        )
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        return data["estimated_cost_usd"], data["totals"]["prompt_tokens"]
+
+    cost, tokens = estimate(env={"MODEL_PRICES": "", "OPENAI_MODEL": ""})
+    billed = PriceTable.default().cost("gpt-5-codex-mini", Usage(input_tokens=tokens))
+    assert tokens > 0
+    assert Decimal(str(cost)) == round(billed, 6)
+    # A dated snapshot takes its family's price, as in the client's accounting.
+    snapshot, _ = estimate("--model", "gpt-5-codex-2025-09-15", env={"MODEL_PRICES": ""})
+    assert Decimal(str(snapshot)) == round(
+        PriceTable.default().cost("gpt-5-codex", Usage(input_tokens=tokens)), 6
+    )
+    # MODEL_PRICES, the worker's override, moves the estimate the same way.
+    table = '{"gpt-5-codex-mini": {"input": 1000000, "cached_input": 0, "output": 0}}'
+    overridden, _ = estimate(env={"MODEL_PRICES": table, "OPENAI_MODEL": ""})
+    assert overridden == tokens
+    unknown, _ = estimate("--model", "some-other-model", env={"MODEL_PRICES": ""})
+    assert unknown is None
+    refused = runner.invoke(
+        review_diff, [str(source), "--dry-run", "--prices", "{not json"], env={"MODEL_PRICES": ""}
+    )
+    assert refused.exit_code == 2
+    assert "invalid price table" in refused.output

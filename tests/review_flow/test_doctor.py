@@ -49,3 +49,22 @@ def test_problems_are_named_in_plain_words(world: World) -> None:
     result = CliRunner().invoke(doctor, [], env={**missing, "APP_ID": ""})
     assert result.exit_code == 2
     assert "APP_ID" in result.output
+
+
+def test_a_model_without_a_price_is_refused_before_any_call(world: World) -> None:
+    unpriced = env(world, OPENAI_MODEL="house-model-7", OPENAI_ESCALATION_MODEL="")
+    result = CliRunner().invoke(doctor, [], env=unpriced)
+
+    assert result.exit_code == 1
+    assert "no price for house-model-7" in result.output
+    assert world.openai.requests == []
+
+    priced = env(
+        world,
+        OPENAI_MODEL="house-model-7",
+        OPENAI_ESCALATION_MODEL="",
+        MODEL_PRICES='{"house-model-7": {"input": 1, "cached_input": 0.1, "output": 4}}',
+    )
+    world.openai.add(text('{"ok": true}'), match="Answer with ok set to true.")
+    result = CliRunner().invoke(doctor, [], env=priced)
+    assert result.exit_code == 0, result.output

@@ -300,8 +300,10 @@ def test_a_thirty_file_review_needs_six_github_calls_besides_contents_and_checks
     review_calls = [c for c in calls if c not in extra]
     assert [m for m, _ in review_calls].count("POST") == 2  # token, review
     assert len(review_calls) <= 6, review_calls
-    # Head contents: one read per reviewed file (31), config and AGENTS.md probes.
-    assert len([c for c in extra if "/contents/" in c[1]]) <= 31 + 3
+    # Head contents: the 30 added files come from their patches; only the modified
+    # calc.py is read, beside the configuration and the AGENTS.md probes.
+    contents = sorted(p.split("/contents/", 1)[1] for _, p in extra if "/contents/" in p)
+    assert contents == [".github/codex-review.yml", "AGENTS.md", "calc.py", "src/AGENTS.md"]
 
 
 def test_repository_settings_choose_model_effort_and_language(world: World) -> None:

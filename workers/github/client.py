@@ -129,6 +129,10 @@ class GitHubClient:
     def get_pull(self, number: int) -> PullRequest:
         return PullRequest.from_dict(self._get(f"/pulls/{number}"))
 
+    def get_default_branch(self) -> str:
+        """The repository's default branch (``GET /repos/{owner}/{repo}``)."""
+        return str(self._get("")["default_branch"])
+
     def list_pull_files(self, number: int) -> tuple[PullFile, ...]:
         """Every file of the PR (all pages, at most GitHub's 3,000)."""
         return tuple(

@@ -14,6 +14,10 @@ def _login(user: Any) -> str:
     return str(user.get("login", "")) if isinstance(user, Mapping) else ""
 
 
+def _optional_str(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class AppIdentity:
     id: int
@@ -47,6 +51,9 @@ class PullRequest:
     html_url: str
     commits: int
     changed_files: int
+    # The repository's default branch (``base.repo.default_branch``); None when the
+    # payload leaves it out. Trusted configuration is read from this branch only.
+    default_branch: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -74,6 +81,7 @@ class PullRequest:
             html_url=str(data.get("html_url", "")),
             commits=int(data.get("commits", 0)),
             changed_files=int(data.get("changed_files", 0)),
+            default_branch=_optional_str(base["repo"].get("default_branch")),
         )
 
 
@@ -153,12 +161,20 @@ class ReviewComment:
     review_id: int | None
     in_reply_to_id: int | None
     html_url: str
+    author_type: str = "User"
+    author_association: str | None = None
+    # The hunk the comment was written on, and its lines then: kept when the
+    # comment goes outdated (``line`` becomes None) after a push.
+    diff_hunk: str = ""
+    original_line: int | None = None
+    original_start_line: int | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        user = data.get("user") or {}
         return cls(
             id=int(data["id"]),
-            author_login=_login(data.get("user")),
+            author_login=_login(user),
             body=str(data.get("body") or ""),
             path=str(data.get("path", "")),
             line=data.get("line"),
@@ -168,6 +184,11 @@ class ReviewComment:
             review_id=data.get("pull_request_review_id"),
             in_reply_to_id=data.get("in_reply_to_id"),
             html_url=str(data.get("html_url", "")),
+            author_type=str(user.get("type", "User")) if isinstance(user, Mapping) else "User",
+            author_association=_optional_str(data.get("author_association")),
+            diff_hunk=str(data.get("diff_hunk") or ""),
+            original_line=data.get("original_line"),
+            original_start_line=data.get("original_start_line"),
         )
 
 
@@ -178,6 +199,7 @@ class IssueComment:
     author_type: str
     body: str
     html_url: str
+    author_association: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -188,6 +210,7 @@ class IssueComment:
             author_type=str(user.get("type", "User")),
             body=str(data.get("body") or ""),
             html_url=str(data.get("html_url", "")),
+            author_association=_optional_str(data.get("author_association")),
         )
 
 

@@ -4,29 +4,43 @@
 (``ReviewDeps``): a GitHub client factory, the model client, Redis, settings
 and a clock. The steps, in order:
 
-1. read the PR; a closed PR, a draft or a bot's PR (per configuration) is
-   skipped with the reason logged; a job whose head SHA is no longer the PR's
-   head is stale and does nothing (the job for the newer head does the work);
+1. an event for a head already recorded as reviewed ends at once, before any
+   GitHub call; otherwise the PR is read; a job whose head SHA is no longer
+   the PR's head is stale and does nothing (the job for the newer head does the
+   work); the PR's files and reviews are then read alongside the next steps; a
+   closed PR, a draft or a bot's PR (per configuration) is skipped with the
+   reason logged;
 2. read ``.github/codex-review.yml`` and the ``AGENTS.md`` files from the
-   default branch only (never from the PR's head: the PR must not be able to
-   change its own review's instructions); an invalid file is reported once on
-   the PR and nothing is reviewed;
+   repository's default branch only (never from the PR's base or head: the PR
+   must not be able to change its own review's instructions); an invalid file
+   is reported once on the PR and nothing is reviewed;
 3. check the repository's monthly budget;
-4. open the "Codex review" check run at the head SHA (reused after a crash),
-   while the PR's files and reviews are read alongside;
+4. open the "Codex review" check run at the head SHA (reused after a crash) in
+   the background: it is a paced write, and nothing else waits for it;
 5. from the bot's earlier reviews: their hidden markers give the last reviewed
    SHA and every fingerprint already posted; a review already made at this head
    ends the job (duplicate delivery, opened racing synchronize, a retried job);
 6. take the diff: the commits since the last reviewed SHA when it is an
    ancestor of the head (compare API), else the whole PR;
-7. plan segments, fetch head contents for the files that will be reviewed,
-   plan again with them (enclosing scopes, suggestions);
-8. review all segments concurrently, each through the content cache;
+7. head contents of the files to review: an added file is rebuilt from its
+   patch, the others are fetched concurrently, the ``AGENTS.md`` files read
+   meanwhile; plan the segments with them (enclosing scopes, suggestions);
+8. review all segments concurrently, each through the content cache, each
+   thread rendering its own prompt; a segment whose answer is cut off at the
+   output limit (``incomplete``) is split in two and the halves reviewed once;
+   what still does not fit is listed as not reviewed, with its lines;
 9. anchor the findings to the PR's diff (not the incremental one: only lines
-   of the PR diff take comments), choose inline versus summary, drop repeats;
-10. re-read the PR head: when it moved, post nothing (the newer job wins);
+   of the PR diff take comments), choose inline versus summary, drop repeats,
+   while the PR head is read again;
+10. when the head moved, post nothing (the newer job wins);
 11. post one review with event COMMENT at the reviewed SHA, under a per-PR
-    lock, and complete the check run with what was reviewed and what it cost.
+    lock (findings another run posted meanwhile are dropped first), and
+    complete the check run with what was reviewed and what it cost.
+
+A ``/codex review`` command (trigger ``command``) reviews the current head even
+when it was reviewed already: the whole PR, with every finding posted before
+filtered out, so a re-review posts only new findings, or a review that says
+there are none.
 
 Errors. GitHub failures (``workers.github.errors.GitHubError``) of optional
 steps (one file's contents, the check run, a config-error comment) degrade the
@@ -43,7 +57,7 @@ import logging
 import posixpath
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal, TypeVar
@@ -53,6 +67,7 @@ import redis
 
 from workers.diff import (
     AnchoredFinding,
+    AnchorResult,
     FileDiff,
     PlanOptions,
     ReviewPlan,
@@ -73,10 +88,11 @@ from workers.model.client import ModelClient
 from workers.model.ledger import CallContext, month_of
 from workers.model.review import SegmentReview, parse_findings
 from workers.model.wire import Usage
-from workers.prompts.render import Prompt, PullContext, render_prompt
+from workers.prompts.render import PullContext, render_prompt
 from workers.review.cache import CachedSegment, SegmentCache, cache_key
 from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig, parse_config
 from workers.review.guidelines import AGENTS_FILE, Guidelines
+from workers.review.heads import known_heads
 from workers.review.marker import PriorReviews
 from workers.review.progress import NO_PROGRESS, Progress, SegmentStatus
 from workers.review.render import NotReviewed as Gap
@@ -92,12 +108,14 @@ from workers.review.render import Usage as RenderUsage
 from workers.review.select import (
     CompareStatus,
     Inline,
+    Plan,
     ReviewScope,
     check_conclusion,
     plan_for,
     review_scope,
     skip_reason,
 )
+from workers.review.split import Coverage, coverage, split_segment
 from workers.review.toolhost import HeadToolHost
 
 log = logging.getLogger("workers.review")
@@ -156,7 +174,14 @@ class ReviewDeps:
 
 @dataclass(frozen=True, slots=True)
 class SegmentResult:
-    """One segment's answer, fresh or from the cache."""
+    """One segment's answer, fresh or from the cache.
+
+    ``coverage`` says which lines of which files the segment holds (empty: the
+    whole of each file in it). ``parts`` are the two halves a segment was split
+    into after its answer was cut off (``incomplete``); then ``findings``,
+    ``usage`` and ``cost_usd`` include the halves', and what counts as reviewed
+    or not is decided by the halves (``leaves``).
+    """
 
     segment: Segment
     status: SegmentStatus
@@ -165,10 +190,18 @@ class SegmentResult:
     cost_usd: Decimal
     model: str
     error: str | None = None
+    coverage: Coverage = ()
+    parts: tuple[SegmentResult, ...] = ()
 
     @property
     def reviewed(self) -> bool:
         return self.status in ("ok", "cached")
+
+    @property
+    def leaves(self) -> tuple[SegmentResult, ...]:
+        """The results that were actually answered: the halves of a split segment, else
+        the segment itself."""
+        return self.parts or (self,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +231,8 @@ class ReviewOutcome:
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)
     incremental: bool = False
+    # Wall seconds per step (read, plan, review, post, check), for the log line only.
+    timings: tuple[tuple[str, float], ...] = ()
 
 
 class _Records:
@@ -261,6 +296,7 @@ class _Context:
     config: RepoConfig
     bot_login: str
     call: CallContext
+    default_branch: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +305,48 @@ class _Reads:
 
     reviews: tuple[Review, ...]
     files: tuple[PullFile, ...]
+
+
+class _Laps:
+    """Wall time of the flow's steps as they end, for the log; never used to decide."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self._laps.append((name, round(now - self._last, 3)))
+        self._last = now
+
+    def items(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self._laps)
+
+
+class _CheckRun:
+    """The check run being opened in the background; ``id()`` waits for it.
+
+    Opening it is a write, and writes are spaced by the installation's pacer: the
+    review reads and plans meanwhile instead of waiting for its turn.
+    """
+
+    def __init__(self, opening: Future[int | None] | None) -> None:
+        self._opening = opening
+
+    def id(self) -> int | None:
+        return None if self._opening is None else self._opening.result()
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """What reviewing the planned segments needs, shared by their threads."""
+
+    plan: ReviewPlan
+    options: PlanOptions
+    contents: Mapping[str, str]
+    guidelines: Guidelines
+    context: PullContext
+    tools: HeadToolHost | None
 
 
 class ReviewService:
@@ -286,17 +364,47 @@ class ReviewService:
 
     def run(self, job: ReviewJob, *, dry_run: bool = False) -> ReviewOutcome:
         """Review ``job``; with ``dry_run`` nothing is written to GitHub or to the records."""
-        gh = self.deps.github(job.installation_id, job.repository)
+        laps = _Laps()
         self.progress.stage("reading")
+        # An event for a head this bot already reviewed needs nothing from GitHub.
+        if job.trigger != "command" and self.records.was_reviewed(job, job.head_sha):
+            return ReviewOutcome("duplicate", f"{job.head_sha} was already reviewed", job.head_sha)
+        gh = self.deps.github(job.installation_id, job.repository)
+        # The first request also mints the installation token: alone, so that an
+        # unreachable GitHub is waited for once, not once per thread.
         pull = gh.get_pull(job.pr_number)
         # A command reviews whatever the head is now; an event only the head it names.
         if job.trigger != "command" and pull.head_sha != job.head_sha:
             log.info("stale review job: the PR head is now %s", pull.head_sha[:12])
             return ReviewOutcome("stale", f"the PR head moved to {pull.head_sha}", job.head_sha)
+        # The PR's reviews and files are read while the configuration is: a PR skipped
+        # by its configuration wastes two reads, every other job saves a round trip.
+        # The third thread opens the check run once the configuration allows a review.
+        early = ThreadPoolExecutor(max_workers=3, thread_name_prefix="review-read")
+        try:
+            reviews = early.submit(gh.list_reviews, pull.number)
+            files = early.submit(gh.list_pull_files, pull.number)
+            return self._run(job, gh, pull, early, reviews, files, laps, dry_run=dry_run)
+        finally:
+            early.shutdown(wait=False, cancel_futures=True)
+
+    def _run(
+        self,
+        job: ReviewJob,
+        gh: GitHubClient,
+        pull: PullRequest,
+        early: ThreadPoolExecutor,
+        reviews: Future[tuple[Review, ...]],
+        files: Future[tuple[PullFile, ...]],
+        laps: _Laps,
+        *,
+        dry_run: bool,
+    ) -> ReviewOutcome:
         head = pull.head_sha
         bot_login = self.settings.bot_login or gh.app_identity().bot_login
 
-        config_or_errors = self._read_config(gh, pull)
+        default_branch = _default_branch(gh, pull)
+        config_or_errors = self._read_config(gh, default_branch)
         if isinstance(config_or_errors, ConfigErrors):
             if not dry_run:
                 self._report_config_errors(job, gh, head, config_or_errors)
@@ -318,7 +426,7 @@ class ReviewService:
         call = CallContext(
             job.installation_id, job.repository, job.pr_number, head, job.delivery_id
         )
-        ctx = _Context(job, gh, pull, config, bot_login, call)
+        ctx = _Context(job, gh, pull, config, bot_login, call, default_branch)
 
         budget_message = self._over_budget(ctx)
         if budget_message is not None:
@@ -329,25 +437,21 @@ class ReviewService:
         if job.trigger != "command" and self.records.was_reviewed(job, head):
             return ReviewOutcome("duplicate", f"{head} was already reviewed", head)
 
-        check_id: int | None = None
+        check = _CheckRun(None if dry_run else early.submit(self._open_check_run, ctx))
         try:
-            # The check run and the two reads the review needs go out together.
-            with ThreadPoolExecutor(max_workers=3) as early:
-                opening = None if dry_run else early.submit(self._open_check_run, ctx)
-                reviews = early.submit(gh.list_reviews, pull.number)
-                files = early.submit(gh.list_pull_files, pull.number)
-                check_id = None if opening is None else opening.result()
-                reads = _Reads(reviews.result(), files.result())
-            outcome = self._review(ctx, check_id, reads, dry_run=dry_run)
+            reads = _Reads(reviews.result(), files.result())
+            laps.lap("read")
+            outcome = self._review(ctx, check, reads, laps, dry_run=dry_run)
         except BaseException as exc:
             # Best effort, then the error goes on to the task (which may retry).
+            check_id = check.id()
             if check_id is not None:
                 self._abandon_check_run(ctx, check_id, exc)
             raise
-        return replace(outcome, check_run_id=check_id)
+        return replace(outcome, check_run_id=check.id(), timings=laps.items())
 
     def _review(
-        self, ctx: _Context, check_id: int | None, reads: _Reads, *, dry_run: bool
+        self, ctx: _Context, check: _CheckRun, reads: _Reads, laps: _Laps, *, dry_run: bool
     ) -> ReviewOutcome:
         job, gh, pull, config = ctx.job, ctx.gh, ctx.pull, ctx.config
         head = pull.head_sha
@@ -355,6 +459,7 @@ class ReviewService:
             bot_login=ctx.bot_login, reviews=[(r.author_login, r.body) for r in reads.reviews]
         )
         if job.trigger != "command" and head in prior.reviewed_heads:
+            check_id = check.id()
             if check_id is not None:
                 self._finish_check(
                     ctx,
@@ -370,6 +475,7 @@ class ReviewService:
         pr_diffs = tuple(file_diff(f) for f in reads.files)
         scope, diffs = self._scope(ctx, prior, pr_diffs)
         if scope.kind == "up_to_date" and job.trigger != "command":
+            check_id = check.id()
             if check_id is not None:
                 self._finish_check(ctx, check_id, "neutral", "Nothing new to review", scope.reason)
             if not dry_run:
@@ -384,51 +490,51 @@ class ReviewService:
             total_tokens=self.settings.total_tokens,
         )
         wanted = self._wanted(diffs, options, config)
-        # Head contents and AGENTS.md files are fetched side by side.
+        # An added file is whole in its patch: only the other files are fetched. The
+        # AGENTS.md files are read meanwhile and only waited for after planning.
+        chosen = set(wanted)
+        known = known_heads((d for d in pr_diffs if d.path in chosen), self.settings.max_file_bytes)
         with ThreadPoolExecutor(max_workers=1) as side:
-            agents = side.submit(self._agents, gh, pull, wanted)
-            contents, unreadable = self._fetch(gh, head, wanted)
+            agents = side.submit(self._agents, gh, ctx.default_branch, wanted)
+            fetched, unreadable = self._fetch(gh, head, [p for p in wanted if p not in known])
+            contents = {**known, **fetched}
+            for path, problem in unreadable:
+                # Still reviewed from its diff, only without enclosing scopes and suggestions.
+                log.warning("head contents of %s unavailable: %s", path, problem)
+            plan = plan_review(diffs, contents, options)
             agent_texts = agents.result()
-        for path, problem in unreadable:
-            # Still reviewed from its diff, only without enclosing scopes and suggestions.
-            log.warning("head contents of %s unavailable: %s", path, problem)
-        plan = plan_review(diffs, contents, options)
         guidelines = Guidelines.resolve(
             agent_texts, [f.path for segment in plan.segments for f in segment.files]
         )
+        laps.lap("plan")
 
         self.progress.stage("reviewing")
-        results = self._review_segments(ctx, plan, contents, guidelines)
+        results = self._review_segments(ctx, plan, options, contents, guidelines)
+        laps.lap("review")
 
-        findings = [finding for result in results for finding in result.findings]
-        anchors = anchor_findings(findings, pr_diffs, contents)
-        decided = plan_for(
-            anchors.anchored,
-            anchors.unanchored,
-            config,
-            prior=prior.fingerprints | self.records.fingerprints(job),
-        )
-        usage = sum((r.usage for r in results), Usage())
-        cost = sum((r.cost_usd for r in results), Decimal(0))
-        summary = review_summary(
-            head_sha=head,
-            base_sha=pull.base_sha,
-            scope=scope,
-            plan=plan,
-            results=results,
-            model=_models_used(results) or self.deps.model.config.model,
-            usage=usage,
-            cost_usd=cost,
-        )
-        host = self.settings.web_host
-        draft = DraftReview(
-            commit_id=head,
-            body=render_review_body(summary, decided, allowed_host=host),
-            comments=tuple(
-                draft_comment(item, render_inline(item, allowed_host=host))
-                for item in decided.inline
-            ),
-        )
+        # The head is read again while the findings are placed and rendered.
+        with ThreadPoolExecutor(max_workers=1) as side:
+            reread = None if dry_run else side.submit(gh.get_pull, pull.number)
+            reread_at = time.monotonic()
+            leaves = [leaf for result in results for leaf in result.leaves]
+            findings = [finding for result in results for finding in result.findings]
+            anchors = anchor_findings(findings, pr_diffs, contents)
+            usage = sum((r.usage for r in results), Usage())
+            cost = sum((r.cost_usd for r in results), Decimal(0))
+            summary = review_summary(
+                head_sha=head,
+                base_sha=pull.base_sha,
+                scope=scope,
+                plan=plan,
+                results=results,
+                model=_models_used(results) or self.deps.model.config.model,
+                usage=usage,
+                cost_usd=cost,
+            )
+            host = self.settings.web_host
+            known_fps = prior.fingerprints | self.records.fingerprints(job)
+            decided, draft = compose_review(summary, anchors, config, known_fps, host)
+            current_head = None if reread is None else reread.result().head_sha
         base = ReviewOutcome(
             "dry_run",
             "dry run: nothing posted",
@@ -436,26 +542,22 @@ class ReviewService:
             draft=draft,
             inline=len(decided.inline),
             in_body=len(decided.listed),
-            segments=len(plan.segments),
-            segments_failed=sum(not r.reviewed for r in results),
-            cached_segments=sum(r.status == "cached" for r in results),
+            segments=len(leaves),
+            segments_failed=sum(not r.reviewed for r in leaves),
+            cached_segments=sum(r.status == "cached" for r in leaves),
             usage=usage,
             cost_usd=cost,
             incremental=scope.kind == "incremental",
         )
         if dry_run:
             return base
-        reviewed_segments = sum(r.reviewed for r in results)
-        conclusion = check_conclusion(
-            reviewed_segments=reviewed_segments,
-            p0_found=decided.p0_found,
-            gate_on_p0=config.gate_on_p0,
-        )
-        quiet = not decided.inline and not decided.listed and not summary.not_reviewed
         self.progress.stage("posting")
         with self.records.post_lock(job, self.settings.post_lock_seconds):
-            current = gh.get_pull(pull.number)
-            if current.head_sha != head:
+            if time.monotonic() - reread_at > _REREAD_SECONDS:
+                # The lock was held by another job for a while: the head read is old.
+                current_head = gh.get_pull(pull.number).head_sha
+            if current_head != head:
+                check_id = check.id()
                 if check_id is not None:
                     self._finish_check(
                         ctx,
@@ -463,22 +565,41 @@ class ReviewService:
                         "neutral",
                         "Superseded",
                         (
-                            f"The pull request moved to `{current.head_sha[:12]}` during the "
+                            f"The pull request moved to `{str(current_head)[:12]}` during the "
                             f"review of `{head[:12]}`; nothing was posted for the old commit."
                         ),
                     )
                 return replace(base, status="superseded", reason="the PR head moved")
             if job.trigger != "command" and self.records.was_reviewed(job, head):
                 return replace(base, status="duplicate", reason=f"{head} was already reviewed")
+            # Another run for this PR (a `/codex review` racing the automatic one) may
+            # have posted some of these findings since they were decided.
+            posted_since = self.records.fingerprints(job) - known_fps
+            if posted_since & set(decided.posted_fingerprints):
+                decided, draft = compose_review(
+                    summary, anchors, config, known_fps | posted_since, host
+                )
+                base = replace(
+                    base, draft=draft, inline=len(decided.inline), in_body=len(decided.listed)
+                )
+            quiet = not decided.inline and not decided.listed and not summary.not_reviewed
             review_id: int | None = None
             # A push with nothing new says so in the check run only: no review noise.
             if not (quiet and job.trigger == "synchronize"):
                 posted = gh.create_review(pull.number, head, draft.body, draft.comments)
                 review_id = posted.id
             self.records.reviewed(job, head, decided.posted_fingerprints)
+        laps.lap("post")
+        check_id = check.id()
         if check_id is not None:
+            conclusion = check_conclusion(
+                reviewed_segments=sum(r.reviewed for r in leaves),
+                p0_found=decided.p0_found,
+                gate_on_p0=config.gate_on_p0,
+            )
             output = render_check_output(summary, decided, conclusion=conclusion, allowed_host=host)
             self._finish_check(ctx, check_id, conclusion, output.title, output.summary, output.text)
+        laps.lap("check")
         status: OutcomeStatus = "posted" if review_id is not None else "quiet"
         reason = "review posted" if review_id is not None else "nothing new to post"
         return replace(base, status=status, reason=reason, review_id=review_id)
@@ -564,7 +685,7 @@ class ReviewService:
         rough = plan_review(diffs, {}, options)
         return sorted({f.path for segment in rough.segments for f in segment.files})
 
-    def _agents(self, gh: GitHubClient, pull: PullRequest, paths: Sequence[str]) -> dict[str, str]:
+    def _agents(self, gh: GitHubClient, branch: str, paths: Sequence[str]) -> dict[str, str]:
         """``AGENTS.md`` files from the default branch in the directories above ``paths``."""
         candidates: set[str] = set()
         for path in paths:
@@ -577,7 +698,7 @@ class ReviewService:
 
         def one(path: str) -> tuple[str, str | None]:
             try:
-                data = gh.get_file(path, _default_branch(pull))
+                data = gh.get_file(path, branch)
             except GitHubError as exc:
                 log.warning("could not read %s: %s", path, exc)
                 return path, None
@@ -593,6 +714,7 @@ class ReviewService:
         self,
         ctx: _Context,
         plan: ReviewPlan,
+        options: PlanOptions,
         contents: Mapping[str, str],
         guidelines: Guidelines,
     ) -> list[SegmentResult]:
@@ -609,28 +731,49 @@ class ReviewService:
             if self.settings.use_tools
             else None
         )
-        total = len(plan.segments)
-        self.progress.segments_planned(total)
-        prompts = [
-            render_prompt(
-                segment,
-                context,
-                _segment_guidelines(segment, guidelines, ctx.config),
-                parts=total,
-            )
-            for segment in plan.segments
-        ]
+        work = _Work(plan, options, contents, guidelines, context, tools)
+        self.progress.segments_planned(len(plan.segments))
 
-        def one(pair: tuple[Segment, Prompt]) -> SegmentResult:
-            return self._review_segment(ctx, pair[0], pair[1], tools)
+        def one(segment: Segment) -> SegmentResult:
+            # Each thread renders its own prompt: the first calls start while the
+            # other prompts are still being rendered.
+            result = self._review_segment(ctx, work, segment)
+            if result.status != "incomplete":
+                return result
+            return self._split_and_retry(ctx, work, result)
 
-        return self._map(
-            one, list(zip(plan.segments, prompts, strict=True)), self.settings.model_concurrency
+        return self._map(one, list(plan.segments), self.settings.model_concurrency)
+
+    def _split_and_retry(self, ctx: _Context, work: _Work, cut: SegmentResult) -> SegmentResult:
+        """Review the two halves of a segment whose answer was cut off, once each."""
+        halves = split_segment(cut.segment, work.plan.files, work.contents, work.options)
+        if not halves:
+            log.warning("segment %s was cut off and cannot be split", _label(cut.segment))
+            return replace(cut, error=_UNSPLITTABLE)
+        self.progress.segments_added(len(halves))
+        log.info("segment %s was cut off: reviewing it in two halves", _label(cut.segment))
+        parts = self._map(
+            lambda half: self._review_segment(ctx, work, half.segment, half.coverage),
+            list(halves),
+            len(halves),
         )
+        return merge_halves(cut, parts)
 
     def _review_segment(
-        self, ctx: _Context, segment: Segment, prompt: Prompt, tools: HeadToolHost | None
+        self,
+        ctx: _Context,
+        work: _Work,
+        segment: Segment,
+        covers: Coverage | None = None,
     ) -> SegmentResult:
+        prompt = render_prompt(
+            segment,
+            work.context,
+            _segment_guidelines(segment, work.guidelines, ctx.config),
+            parts=len(work.plan.segments),
+        )
+        if covers is None:
+            covers = coverage(segment, work.plan.files)
         client = self.deps.model
         model = ctx.config.model or client.config.model
         effort = ctx.config.reasoning_effort or client.config.reasoning_effort
@@ -641,7 +784,9 @@ class ReviewService:
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             self.progress.segment_done(_label(segment), "cached")
-            return SegmentResult(segment, "cached", hit.findings, Usage(), Decimal(0), hit.model)
+            return SegmentResult(
+                segment, "cached", hit.findings, Usage(), Decimal(0), hit.model, coverage=covers
+            )
         if ctx.config.model is not None or ctx.config.reasoning_effort is not None:
             # The repository chose its model: no escalation to another one.
             result = client.structured(
@@ -650,13 +795,13 @@ class ReviewService:
                 "review_findings",
                 FINDINGS_SCHEMA,
                 parse=parse_findings,
-                tools=tools,
+                tools=work.tools,
                 model=ctx.config.model,
                 reasoning_effort=ctx.config.reasoning_effort,
             )
             review = SegmentReview.from_results(result)
         else:
-            review = client.review_segment(prompt, ctx.call, tools)
+            review = client.review_segment(prompt, ctx.call, work.tools)
         if review.status == "ok" and cache is not None:
             cache.put(
                 key, CachedSegment(review.findings, review.needs_deeper, review.model, review.usage)
@@ -670,6 +815,7 @@ class ReviewService:
             review.cost_usd,
             review.model,
             review.error,
+            coverage=covers,
         )
 
     @staticmethod
@@ -682,8 +828,8 @@ class ReviewService:
 
     # -- configuration, budget, notices --------------------------------------------------------
 
-    def _read_config(self, gh: GitHubClient, pull: PullRequest) -> RepoConfig | ConfigErrors:
-        data = gh.get_file(CONFIG_PATH, _default_branch(pull))
+    def _read_config(self, gh: GitHubClient, branch: str) -> RepoConfig | ConfigErrors:
+        data = gh.get_file(CONFIG_PATH, branch)
         return parse_config(None if data is None else data.decode("utf-8", "replace"))
 
     def _report_config_errors(
@@ -736,7 +882,11 @@ class ReviewService:
         permission, an outage), the review goes on without one.
         """
         head = ctx.pull.head_sha
-        existing = self.records.check_run(ctx.job, head)
+        try:
+            existing = self.records.check_run(ctx.job, head)
+        except redis.RedisError as exc:
+            log.warning("could not look up an earlier check run: %s", exc)
+            existing = None
         try:
             if existing is not None:
                 try:
@@ -750,7 +900,11 @@ class ReviewService:
         except GitHubError as exc:
             log.warning("no check run for this review: %s", exc)
             return None
-        self.records.remember_check_run(ctx.job, head, created.id)
+        try:
+            self.records.remember_check_run(ctx.job, head, created.id)
+        except redis.RedisError as exc:
+            # Only a crashed run's retry needs it: it would open a second check run.
+            log.warning("could not remember check run %s: %s", created.id, exc)
         return created.id
 
     def _finish_check(
@@ -762,6 +916,8 @@ class ReviewService:
         summary: str,
         text: str | None = None,
     ) -> None:
+        """Complete the check run. A completed one is not reopened later: a `/codex review`
+        of the same head gets a check run of its own, and the first one keeps its result."""
         try:
             ctx.gh.update_check_run(
                 check_id,
@@ -773,6 +929,11 @@ class ReviewService:
             )
         except GitHubError as exc:
             log.warning("could not complete check run %s: %s", check_id, exc)
+            return
+        try:
+            self.records.forget_check_run(ctx.job, ctx.pull.head_sha)
+        except redis.RedisError as exc:
+            log.warning("could not forget completed check run %s: %s", check_id, exc)
 
     def _abandon_check_run(self, ctx: _Context, check_id: int, exc: BaseException) -> None:
         """Complete the check run honestly after a failure; the retry opens a fresh one."""
@@ -835,8 +996,12 @@ def _compare_status(status: str) -> CompareStatus | None:
     return known.get(status)
 
 
-def _default_branch(pull: PullRequest) -> str:
-    return pull.base_ref
+def _default_branch(gh: GitHubClient, pull: PullRequest) -> str:
+    """The branch trusted configuration and guidelines are read from: the repository's
+    default branch (never the PR's base or head, which the PR's author may control)."""
+    if pull.default_branch:
+        return pull.default_branch
+    return gh.get_default_branch()
 
 
 def _label(segment: Segment) -> str:
@@ -865,6 +1030,26 @@ def _segment_guidelines(
 
 def _models_used(results: Sequence[SegmentResult]) -> str:
     return ", ".join(sorted({r.model for r in results if r.model}))
+
+
+def compose_review(
+    summary: ReviewSummary,
+    anchors: AnchorResult,
+    config: RepoConfig,
+    already_posted: frozenset[str],
+    host: str,
+) -> tuple[Plan[AnchoredFinding], DraftReview]:
+    """Where each finding goes and the review that says so, leaving out every
+    fingerprint in ``already_posted``."""
+    decided = plan_for(anchors.anchored, anchors.unanchored, config, prior=already_posted)
+    draft = DraftReview(
+        commit_id=summary.head_sha,
+        body=render_review_body(summary, decided, allowed_host=host),
+        comments=tuple(
+            draft_comment(item, render_inline(item, allowed_host=host)) for item in decided.inline
+        ),
+    )
+    return decided, draft
 
 
 def draft_comment(item: Inline[AnchoredFinding], body: str) -> DraftComment:
@@ -910,16 +1095,16 @@ def review_summary(
         sort = _gap_kind(skipped.reason)
         gaps.append(Gap(skipped.path, sort, detail=skipped.reason if sort == "other" else None))
     for left in plan.not_reviewed:
-        for part in left.segment.files:
-            gaps.append(Gap(part.path, "budget", detail=left.reason))
-    reviewed = [r for r in results if r.reviewed]
-    for failed in (r for r in results if not r.reviewed):
+        for path, lines in coverage(left.segment, plan.files):
+            gaps.append(Gap(path, "budget", lines=lines, detail=left.reason))
+    leaves = [leaf for result in results for leaf in result.leaves]
+    reviewed = [r for r in leaves if r.reviewed]
+    for failed in (r for r in leaves if not r.reviewed):
         detail = failed.error or failed.status
-        for part in failed.segment.files:
-            kind: NotReviewedKind = (
-                "budget" if failed.status == "budget_exceeded" else "model_error"
-            )
-            gaps.append(Gap(part.path, kind, detail=detail[:200]))
+        kind: NotReviewedKind = _FAILED_KINDS.get(failed.status, "model_error")
+        covered = failed.coverage or tuple((path, None) for path in failed.segment.paths)
+        for path, lines in covered:
+            gaps.append(Gap(path, kind, lines=lines, detail=detail[:200]))
     files = {part.path for r in reviewed for part in r.segment.files}
     return ReviewSummary(
         head_sha=head_sha,
@@ -928,7 +1113,7 @@ def review_summary(
         files_reviewed=len(files),
         lines_reviewed=sum(r.segment.changed_lines for r in reviewed),
         segments_reviewed=len(reviewed),
-        segments_total=len(plan.segments) + len(plan.not_reviewed),
+        segments_total=len(leaves) + len(plan.not_reviewed),
         usage=RenderUsage(
             input_tokens=usage.input_tokens,
             cached_input_tokens=usage.cached_tokens,
@@ -942,6 +1127,12 @@ def review_summary(
 
 # Deleted files and whitespace-only changes leave nothing to review: not worth a line.
 _QUIET_SKIPS = frozenset({"deleted", "no textual changes"})
+_FAILED_KINDS: dict[str, NotReviewedKind] = {
+    "budget_exceeded": "budget",
+    "incomplete": "incomplete",
+}
+# A head read before waiting this long for the posting lock is read again.
+_REREAD_SECONDS = 2.0
 
 
 def web_host_for(api_url: str) -> str:
@@ -970,18 +1161,20 @@ def review_plan_locally(
     heads: Mapping[str, str],
     plan: ReviewPlan,
     *,
+    options: PlanOptions | None = None,
     concurrency: int = 8,
 ) -> LocalReview:
     """Review ``plan``'s segments of a local diff: no GitHub, no cache, no posting.
 
     Without head contents (``heads``) findings are still anchored to the diff's
-    lines; suggestions then need the file and are dropped.
+    lines; suggestions then need the file and are dropped. A segment whose answer
+    is cut off is split in two and the halves reviewed once, as in the pipeline.
     """
     context = PullContext(repository="local diff")
     call = CallContext(0, "local/diff", 0, "0" * 40, "review-diff")
     total = len(plan.segments)
 
-    def one(segment: Segment) -> SegmentResult:
+    def ask(segment: Segment, covers: Coverage) -> SegmentResult:
         prompt = render_prompt(segment, context, {}, parts=total)
         review = model.review_segment(prompt, call, None)
         ok = review.status == "ok"
@@ -993,7 +1186,18 @@ def review_plan_locally(
             review.cost_usd,
             review.model,
             review.error,
+            coverage=covers,
         )
+
+    def one(segment: Segment) -> SegmentResult:
+        result = ask(segment, coverage(segment, plan.files))
+        if result.status != "incomplete":
+            return result
+        halves = split_segment(segment, plan.files, heads, options or PlanOptions())
+        if not halves:
+            return replace(result, error=_UNSPLITTABLE)
+        parts = [ask(half.segment, half.coverage) for half in halves]
+        return merge_halves(result, parts)
 
     results = ReviewService._map(one, list(plan.segments), concurrency)
     anchors = anchor_findings([f for r in results for f in r.findings], files, heads)
@@ -1004,4 +1208,28 @@ def review_plan_locally(
         usage=sum((r.usage for r in results), Usage()),
         cost_usd=sum((r.cost_usd for r in results), Decimal(0)),
         model=_models_used(results) or model.config.model,
+    )
+
+
+_UNSPLITTABLE = "the answer was cut off and the segment cannot be split"
+
+
+def merge_halves(cut: SegmentResult, parts: Sequence[SegmentResult]) -> SegmentResult:
+    """``cut`` (an ``incomplete`` answer) with the results of its halves as its parts.
+
+    The findings are the halves'; usage and cost add the cut-off call's. A half
+    cut off again stays unreviewed, with a reason that says so.
+    """
+    marked = tuple(
+        replace(p, error="still cut off after the segment was split in two")
+        if p.status == "incomplete"
+        else p
+        for p in parts
+    )
+    return replace(
+        cut,
+        findings=tuple(f for p in marked for f in p.findings),
+        usage=sum((p.usage for p in marked), cut.usage),
+        cost_usd=sum((p.cost_usd for p in marked), cut.cost_usd),
+        parts=marked,
     )

@@ -22,6 +22,10 @@ class Progress(Protocol):
     def segment_done(self, label: str, status: SegmentStatus) -> None:
         """One segment finished."""
 
+    def segments_added(self, count: int) -> None:
+        """``count`` more segments will be sent: the halves of one whose answer was cut off
+        (that one was reported ``incomplete`` already)."""
+
 
 class _NoProgress:
     def stage(self, name: str) -> None:
@@ -31,6 +35,9 @@ class _NoProgress:
         return None
 
     def segment_done(self, label: str, status: SegmentStatus) -> None:
+        return None
+
+    def segments_added(self, count: int) -> None:
         return None
 
 

@@ -128,13 +128,16 @@ def render_inline(item: Inline[Any], *, allowed_host: str = "github.com") -> str
 
 # -- review body --------------------------------------------------------------
 
-NotReviewedKind = Literal["filtered", "no_patch", "budget", "model_error", "too_large", "other"]
+NotReviewedKind = Literal[
+    "filtered", "no_patch", "budget", "model_error", "incomplete", "too_large", "other"
+]
 
 _KIND_LABELS: Final[dict[str, str]] = {
     "filtered": "excluded by the include/exclude settings",
     "no_patch": "no diff (binary, or too large for GitHub to show)",
     "budget": "beyond this review's budget",
     "model_error": "the model call failed",
+    "incomplete": "the model's answer was cut off at its output limit",
     "too_large": "too large to review",
     "other": "not reviewed",
 }
@@ -143,6 +146,7 @@ _KIND_COUNTS: Final[dict[str, str]] = {
     "no_patch": "{n} {noun} without a diff (binary, or too large for GitHub to show)",
     "budget": "{n} {noun} beyond this review's budget",
     "model_error": "{n} {noun} whose model call failed",
+    "incomplete": "{n} {noun} whose model answer was cut off at its output limit",
     "too_large": "{n} {noun} too large to review",
     "other": "{n} other {noun}",
 }
