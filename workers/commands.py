@@ -15,11 +15,22 @@ from workers.fix.wiring import build_deps
 from workers.jobs import CommandJob, ReviewJob
 from workers.logs import get_logger
 from workers.review.marker import parse_comment_finding
-from workers.review.pipeline import web_host_for
+from workers.review.pipeline import ReviewOutcome, web_host_for
 from workers.review.render import help_text
 from workers.runtime import Runtime
 
 log = get_logger("workers.commands")
+
+
+def review_summary(outcome: ReviewOutcome) -> str:
+    """One sentence for the ``/codex review`` reply, from what the review run did."""
+    short = outcome.head_sha[:7]
+    found = outcome.inline + outcome.in_body
+    if outcome.status == "posted" and found:
+        return f"Reviewed `{short}`: {found} new finding(s) in the review above."
+    if outcome.status in ("posted", "quiet", "duplicate"):
+        return f"Reviewed `{short}`: nothing new to report."
+    return f"No review posted for `{short}`: {outcome.reason}"
 
 
 def run_command(job: CommandJob, runtime: Runtime) -> None:
@@ -32,8 +43,8 @@ def run_command(job: CommandJob, runtime: Runtime) -> None:
         comment_id=job.comment_id,
     )
 
-    def review(review_job: ReviewJob) -> None:
-        pipeline.run_review(review_job, runtime)
+    def review(review_job: ReviewJob) -> str:
+        return review_summary(pipeline.run_review(review_job, runtime))
 
     deps = build_deps(
         job,

@@ -21,7 +21,7 @@ from tests.emulators.openai import ResponsesEmulator
 from tests.emulators.openai.server import text
 from workers.fix.service import handle_command
 from workers.fix.wiring import build_deps
-from workers.jobs import CommandJob, ReviewJob
+from workers.jobs import CommandJob, CommandName, ReviewJob
 from workers.redis_server import RedisServer
 
 FIXED = SOURCE.replace("return w + h", "return w * h")
@@ -48,16 +48,24 @@ def run(
     model = fix_model(openai_emulator.url, redis_server.url, model_prefix)
     reviews: list[ReviewJob] = []
 
-    def go(login: str, body: str, *, comment_id: int | None = None) -> tuple[str, CommandJob]:
-        cid = comment_id or fix_user_comment(world.gh, world.pr_number, login, body)
+    def go(
+        login: str,
+        body: str,
+        *,
+        comment_id: int | None = None,
+        number: int | None = None,
+        command: CommandName = "fix",
+    ) -> tuple[str, CommandJob]:
+        pr_number = number or world.pr_number
+        cid = comment_id or fix_user_comment(world.gh, pr_number, login, body)
         job = CommandJob(
             delivery_id=f"d-{cid}",
             installation_id=world.installation_id,
             repository=REPO,
-            pr_number=world.pr_number,
+            pr_number=pr_number,
             comment_id=cid,
             comment_kind="issue_comment",
-            command="fix",
+            command=command,
             sender_login=login,
             sender_id=99,
         )
@@ -176,3 +184,75 @@ def test_moved_head_pushes_nothing(world: FixWorld, run, openai_emulator):
     head = world.gh.branch_sha(REPO, "feature")
     assert head is not None
     assert "NOTES.md" in _git(world.gh, "show", "--stat", head)
+
+
+# Without maintainer edits the fork cannot be pushed to; with them, this installation
+# still cannot reach the fork's repository (it is installed on the base only).
+@pytest.mark.parametrize("maintainer_can_modify", [False, True])
+def test_fork_gets_suggestions_instead_of_a_push(
+    world: FixWorld, run, openai_emulator, maintainer_can_modify: bool
+):
+    gh = world.gh
+    gh.fork(REPO, "bob/widget")
+    fork_head = gh.commit("bob/widget", "patch", {"geometry.py": SOURCE}, "Add area")
+    number = gh.create_pull(
+        REPO,
+        "patch",
+        title="Area",
+        author="bob",
+        head_repo="bob/widget",
+        maintainer_can_modify=maintainer_can_modify,
+    )
+    openai_emulator.add(text(fix_answer([EDIT])), match="Files you may edit")
+    outcome, job = run("alice", "/codex fix use multiplication", number=number)
+    assert outcome == "suggested"
+    assert gh.branch_sha("bob/widget", "patch") == fork_head
+    assert gh.branch_sha(REPO, "feature") == world.head_sha
+    (review,) = gh.reviews(REPO, number)
+    assert review["state"] == "COMMENTED"
+    assert review["commit_id"] == fork_head
+    (comment,) = gh.review_comments(REPO, number)
+    assert comment["path"] == "geometry.py"
+    assert comment["line"] == 2
+    assert comment["start_line"] is None
+    assert "```suggestion\n    return w * h\n```" in comment["body"]
+    (reply,) = [c["body"] for c in gh.issue_comments(REPO, number) if c["user"]["type"] == "Bot"]
+    assert "1 suggestion you can apply" in reply
+    assert _reactions(gh, job.comment_id) == ["eyes", "rocket"]
+
+
+def test_an_edited_comment_without_the_command_is_ignored(world: FixWorld, run, openai_emulator):
+    cid = fix_user_comment(world.gh, world.pr_number, "alice", "/codex fix use multiplication")
+    world.gh.edit_comment("issue_comment", cid, "never mind, I fixed it myself")
+    outcome, _ = run("alice", "", comment_id=cid)
+    assert outcome == "ignored"
+    assert openai_emulator.requests == []
+    assert _reactions(world.gh, cid) == []
+    assert world.gh.issue_comments(REPO, world.pr_number)[-1]["id"] == cid
+
+
+def test_help_and_unknown_subcommands_answer_with_help(world: FixWorld, run, openai_emulator):
+    outcome, job = run("mallory", "/codex help", command="help")
+    assert outcome == "help"
+    outcome, unknown = run("mallory", "/codex frobnicate", command="help")
+    assert outcome == "help"
+    replies = [
+        c["body"]
+        for c in world.gh.issue_comments(REPO, world.pr_number)
+        if c["user"]["type"] == "Bot"
+    ]
+    assert len(replies) == 2
+    assert replies[0].startswith("help")
+    assert replies[1].startswith("I do not know `/codex frobnicate`.")
+    assert f"codex-command:issue_comment:{unknown.comment_id}" in replies[1]
+    assert _reactions(world.gh, job.comment_id) == ["eyes"]
+    assert openai_emulator.requests == []
+
+
+def test_a_stranger_is_refused_on_the_comment_association_alone(world: FixWorld, run):
+    outcome, job = run("eve", "/codex fix")
+    assert outcome == "refused"
+    assert world.gh.issue_comments(REPO, world.pr_number)[0]["author_association"] == "NONE"
+    assert not [r for r in world.gh.requests if r.path.endswith("/permission")]
+    assert _reactions(world.gh, job.comment_id) == ["eyes", "confused"]
+    assert world.gh.branch_sha(REPO, "feature") == world.head_sha

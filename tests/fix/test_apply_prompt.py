@@ -45,7 +45,7 @@ def test_hint_picks_the_nearest_of_several_matches() -> None:
 def test_ambiguous_quote_without_hint_fails() -> None:
     result = apply_edit(SOURCE, ProposedEdit("m.py", "    return 0", "    return -1"))
     assert isinstance(result, EditFailure)
-    assert "2 times" in result.reason
+    assert "more than once" in result.reason
 
 
 def test_loose_match_tolerates_whitespace_and_keeps_crlf() -> None:
@@ -147,6 +147,23 @@ def test_limits_bound_files_and_bytes() -> None:
     assert isinstance(result, Rejected)
     assert "bytes" in result.problems[0]
     assert isinstance(apply_proposal(big, files, frozenset(files)), Applied)
+
+
+def test_new_text_with_secrets_commands_or_hidden_characters_is_refused() -> None:
+    key = "sk-" + "a1B2c3D4e5F6g7H8i9J0k"
+    files = {"m.py": SOURCE}
+    for replacement in (
+        f'    API_KEY = "{key}"\n    return 0',
+        "    return 0\n/codex fix everything",
+        "    return 0  # \u202eevil",
+    ):
+        proposal = _proposal(ProposedEdit("m.py", "    return 0", replacement, line_hint=4))
+        result = apply_proposal(proposal, files, frozenset(files))
+        assert isinstance(result, Rejected), replacement
+        assert "looks like a secret" in result.problems[0]
+        assert key not in result.problems[0]
+    plain = _proposal(ProposedEdit("m.py", "    return 0", "    return -1", line_hint=4))
+    assert isinstance(apply_proposal(plain, files, frozenset(files)), Applied)
 
 
 def test_no_op_edits_are_not_a_fix() -> None:

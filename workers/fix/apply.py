@@ -5,6 +5,8 @@ Checks, in order, before anything is committed:
 1. Path policy: nothing under ``.github/workflows/`` (GitHub refuses such
    pushes without the ``workflows`` permission, and a CI change is never the
    bot's to make); only paths in the target's allowed list; no unsafe paths.
+   New text that holds a secret-looking string, a ``/codex`` line or invisible
+   and bidi characters is refused too (``workers.sanitize.sanitize_code``).
 2. Bounds: at most ``Limits.max_files`` files and ``Limits.max_bytes`` of new
    content.
 3. Each quote is found in the current text of its file (after earlier edits to
@@ -17,14 +19,14 @@ The result is either ``Applied`` (the new contents) or ``Rejected`` (why).
 
 from __future__ import annotations
 
-import ast
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from workers import edits
 from workers.fix.schema import FixProposal, ProposedEdit
 from workers.fix.target import is_safe_path
+from workers.sanitize import sanitize_code
 
 WORKFLOWS_DIR: Final = ".github/workflows/"
 
@@ -80,7 +82,12 @@ def apply_proposal(
 
     problems: list[str] = []
     for edit in proposal.edits:
-        if not is_safe_path(edit.path):
+        if edit.replacement and sanitize_code(edit.replacement) is None:
+            problems.append(
+                f"the change to `{edit.path[:80]}` adds text that looks like a secret, "
+                "a command or hidden characters"
+            )
+        elif not is_safe_path(edit.path):
             problems.append(f"`{edit.path[:80]}` is not a valid repository path")
         elif edit.path not in allowed:
             problems.append(f"`{edit.path}` is outside the files this fix may change")
@@ -107,7 +114,11 @@ def apply_proposal(
                 break
             after = result
         else:
-            if path.endswith(".py") and _parses(before) and not _parses(after):
+            if (
+                edits.is_python(path)
+                and edits.python_parses(before)
+                and not edits.python_parses(after)
+            ):
                 problems.append(f"`{path}` would no longer be valid Python")
             elif after != before:
                 changes.append(FileChange(path=path, before=before, after=after))
@@ -131,71 +142,33 @@ class EditFailure:
 def apply_edit(text: str, edit: ProposedEdit) -> str | EditFailure:
     """``text`` with ``edit``'s quoted lines replaced, or why that cannot be done.
 
-    The quote must match whole consecutive lines, exactly or up to trailing
-    whitespace and indentation width; when it matches in several places the
-    one nearest ``line_hint`` wins, and without a hint the match must be
-    unique. The file's line endings and final newline are kept.
+    The quote must match whole consecutive lines, exactly or up to runs of
+    whitespace (``workers.edits.locate`` without its fuzzy step); when it
+    matches in several places the one nearest ``line_hint`` wins, and without
+    a hint the match must be unique. The file's line endings and final newline
+    are kept (``workers.edits.replace_lines``).
     """
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.split(newline)
-    final_newline = bool(lines) and lines[-1] == ""
-    if final_newline:
-        lines.pop()
-    quote = edit.quote.replace("\r\n", "\n").rstrip("\n").split("\n")
-    start = _locate(lines, quote, edit.line_hint)
-    if isinstance(start, EditFailure):
-        return start
+    span = locate_edit(text, edit)
+    if isinstance(span, EditFailure):
+        return span
     replacement = edit.replacement.replace("\r\n", "\n")
-    new_lines = [] if replacement == "" else replacement.rstrip("\n").split("\n")
-    lines[start : start + len(quote)] = new_lines
-    return newline.join(lines) + (newline if final_newline and lines else "")
+    return edits.replace_lines(text, span[0], span[1], replacement.rstrip("\n"))
 
 
 def locate_edit(text: str, edit: ProposedEdit) -> tuple[int, int] | EditFailure:
     """The 1-based first and last line of ``text`` that ``edit`` replaces."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    quote = edit.quote.replace("\r\n", "\n").rstrip("\n").split("\n")
-    start = _locate(lines, quote, edit.line_hint)
-    if isinstance(start, EditFailure):
-        return start
-    return (start + 1, start + len(quote))
-
-
-def _locate(lines: list[str], quote: list[str], hint: int | None) -> int | EditFailure:
-    if not any(line.strip() for line in quote):
+    if not edits.quote_lines(edit.quote):
         return EditFailure("an edit quotes only blank lines")
-    for normalise in (_exact, _loose):
-        wanted = [normalise(line) for line in quote]
-        have = [normalise(line) for line in lines]
-        size = len(wanted)
-        starts = [i for i in range(len(have) - size + 1) if have[i : i + size] == wanted]
-        if not starts:
-            continue
-        if len(starts) == 1:
-            return starts[0]
-        if hint is None:
-            return EditFailure(f"the quoted lines occur {len(starts)} times")
-        return min(starts, key=lambda i: (abs(i + 1 - hint), i))
-    first = quote[0].strip()[:60]
-    return EditFailure(f"the quoted lines (starting `{first}`) are not in the file")
-
-
-def _exact(line: str) -> str:
-    return line
-
-
-def _loose(line: str) -> str:
-    return " ".join(line.split())
-
-
-def _parses(source: str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            # Invalid escape sequences warn at compile time; they are not our concern here.
-            warnings.simplefilter("ignore")
-            ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    lines = edits.split_lines(text)
+    if edit.line_hint is not None:
+        match = edits.locate(lines, edit.quote, edit.line_hint, fuzzy=False)
+    else:
+        # No hint: the nearest match to either end of the file must be the same one.
+        match = edits.locate(lines, edit.quote, 0, fuzzy=False)
+        last = edits.locate(lines, edit.quote, len(lines) + 1, fuzzy=False)
+        if match is not None and last is not None and last.start != match.start:
+            return EditFailure("the quoted lines occur more than once")
+    if match is None:
+        first = edits.quote_lines(edit.quote)[0].strip()[:60]
+        return EditFailure(f"the quoted lines (starting `{first}`) are not in the file")
+    return (match.start, match.end)

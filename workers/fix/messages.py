@@ -141,8 +141,9 @@ def suggested(ref: CommentRef, *, count: int, summary: str, left_out: tuple[str,
     return _reply(ref, body)
 
 
-def review_started(ref: CommentRef) -> str:
-    return _reply(ref, "Re-reviewing this PR; the review will appear shortly.")
+def review_done(ref: CommentRef, summary: str | None) -> str:
+    """The reply to ``/codex review``; ``summary`` says what the review run did."""
+    return _reply(ref, summary or "Reviewed this PR at its current head.")
 
 
 def help_reply(ref: CommentRef, help_text: str, unknown: str | None) -> str:

@@ -15,8 +15,10 @@
    ``fix``: the head SHA is pinned, the target chosen, the head files read at
    that SHA, the model asked (no tools), the edits applied and verified, then
    either a commit parented on the pinned SHA and a ``force: false`` ref
-   update, or, for a fork that does not allow maintainer edits, suggestions.
-6. A reply in the same thread (with a marker naming the comment), and a
+   update, or, for a fork that does not allow maintainer edits (or that this
+   installation cannot write to), suggestions.
+6. A reply in the same thread (to the thread's first comment, as GitHub
+   requires for review threads; with a marker naming the comment), and a
    rocket or confused reaction.
 
 Errors: ``GitHubError`` subclasses from the client. Transient ones
@@ -50,9 +52,11 @@ from workers.github.errors import (
     BranchMoved,
     GitHubError,
     NotFound,
+    PermissionDenied,
     RateLimited,
     ServerError,
     TransportError,
+    Unprocessable,
 )
 from workers.jobs import CommandJob, ReviewJob
 from workers.model.ledger import CallContext
@@ -146,7 +150,7 @@ class CommandGitHub(Protocol):
         ...
 
     def reply(self, kind: str, number: int, comment_id: int, body: str) -> None:
-        """Post ``body`` in the thread of comment ``comment_id``."""
+        """Post ``body`` in the thread of comment ``comment_id`` (a thread's first comment)."""
         ...
 
     def react(self, kind: str, comment_id: int, content: Reaction) -> None: ...
@@ -200,7 +204,8 @@ class CommandDeps:
     head_github: Callable[[str], CommandGitHub]
     model: Structured
     ledger: CommandLedger
-    run_review: Callable[[ReviewJob], None]
+    # Runs the review now; returns one sentence on what it did, for the reply.
+    run_review: Callable[[ReviewJob], str | None]
     help_text: str
     findings_of: Callable[[str], Finding | None]
     github_host: str = "github.com"
@@ -215,7 +220,10 @@ class _Context:
     comment: Comment
 
     def reply(self, body: str) -> None:
-        self.deps.github.reply(self.job.comment_kind, self.job.pr_number, self.job.comment_id, body)
+        # GitHub takes replies to a thread's first comment only, not to replies.
+        review = self.comment.review
+        target = review.thread_id if review is not None else self.job.comment_id
+        self.deps.github.reply(self.job.comment_kind, self.job.pr_number, target, body)
 
     def react(self, content: Reaction) -> None:
         self.deps.github.react(self.job.comment_kind, self.job.comment_id, content)
@@ -304,7 +312,7 @@ def _authorised(github: CommandGitHub, comment: Comment) -> bool:
 def _review(ctx: _Context) -> Outcome:
     job = ctx.job
     pull = ctx.deps.github.get_pull(job.pr_number)
-    ctx.deps.run_review(
+    summary = ctx.deps.run_review(
         ReviewJob(
             delivery_id=job.delivery_id,
             installation_id=job.installation_id,
@@ -315,7 +323,7 @@ def _review(ctx: _Context) -> Outcome:
             comment_id=job.comment_id,
         )
     )
-    ctx.finish(messages.review_started(ctx.ref), "rocket")
+    ctx.finish(messages.review_done(ctx.ref, summary), "rocket")
     return "reviewed"
 
 
@@ -376,9 +384,13 @@ def _fix(ctx: _Context, argument: str) -> Outcome:
         return "no_change"
 
     summary = _clean(ctx, proposal.summary)
-    if pull.is_fork and not pull.maintainer_can_modify:
+
+    def suggest() -> Outcome:
         return _suggest(ctx, pull, proposal, files, changed, summary)
-    return _push(ctx, pull, pinned, result, argument, summary)
+
+    if pull.is_fork and not pull.maintainer_can_modify:
+        return suggest()
+    return _push(ctx, pull, pinned, result, argument, summary, suggest)
 
 
 def _target(
@@ -418,12 +430,24 @@ def _target(
 
 
 def _push(
-    ctx: _Context, pull: Pull, pinned: str, applied: Applied, argument: str, summary: str
+    ctx: _Context,
+    pull: Pull,
+    pinned: str,
+    applied: Applied,
+    argument: str,
+    summary: str,
+    suggest: Callable[[], Outcome],
 ) -> Outcome:
+    """Commit on ``pinned`` and fast-forward the PR branch (``force: false``).
+
+    A fork that allows maintainer edits may still be out of the installation's
+    reach (GitHub answers 403, 404 or 422 there): then the fix is suggested instead.
+    """
     job, ref = ctx.job, ctx.ref
     github = ctx.deps.github
     target_repo = pull.head_repo or job.repository
-    head = github if target_repo == job.repository else ctx.deps.head_github(target_repo)
+    fork = target_repo != job.repository
+    head = ctx.deps.head_github(target_repo) if fork else github
     request = argument.strip() or "address the review findings"
     message = messages.commit_message(
         ref,
@@ -433,7 +457,13 @@ def _push(
         requester_login=ctx.comment.author_login,
         requester_id=job.sender_id,
     )
-    sha = head.commit(pinned, {c.path: c.after for c in applied.changes}, message)
+    try:
+        sha = head.commit(pinned, {c.path: c.after for c in applied.changes}, message)
+    except (NotFound, PermissionDenied, Unprocessable) as exc:
+        if not fork:
+            raise
+        log.info("fork not writable, suggesting", extra={"command": ref.token, "error": str(exc)})
+        return suggest()
     try:
         head.move_branch(pull.head_ref, sha)
     except BranchMoved:

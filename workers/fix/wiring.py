@@ -27,6 +27,7 @@ from workers.fix.service import (
 from workers.fix.target import ReviewComment
 from workers.github import DraftComment, GitHubApp, GitHubClient
 from workers.github.auth import REVIEW_PERMISSIONS
+from workers.github.models import ReviewComment as ClientComment
 from workers.jobs import CommandJob, ReviewJob
 from workers.model.client import ModelClient
 from workers.model.ledger import CallContext
@@ -53,7 +54,7 @@ class GitHubAdapter:
                 id=issue.id,
                 author_login=issue.author_login,
                 author_type=issue.author_type,
-                author_association=None,
+                author_association=issue.author_association,
                 body=issue.body,
                 html_url=issue.html_url,
             )
@@ -62,8 +63,8 @@ class GitHubAdapter:
         return Comment(
             id=review.id,
             author_login=review.author_login,
-            author_type=None,
-            author_association=None,
+            author_type=review.author_type,
+            author_association=review.author_association,
             body=review.body,
             html_url=review.html_url,
             review=thread,
@@ -143,19 +144,20 @@ class GitHubAdapter:
         self._client.create_review(number, head_sha, body, drafts)
 
 
-def _thread_comment(comment: object) -> ReviewComment:
-    from workers.github.models import ReviewComment as ClientComment
-
-    assert isinstance(comment, ClientComment)
+def _thread_comment(comment: ClientComment) -> ReviewComment:
     return ReviewComment(
         id=comment.id,
         path=comment.path,
         line=comment.line,
         start_line=comment.start_line,
-        original_line=comment.line,
-        original_start_line=comment.start_line,
+        original_line=comment.original_line if comment.original_line is not None else comment.line,
+        original_start_line=(
+            comment.original_start_line
+            if comment.original_start_line is not None
+            else comment.start_line
+        ),
         side=comment.side or "RIGHT",
-        diff_hunk="",
+        diff_hunk=comment.diff_hunk,
         in_reply_to_id=comment.in_reply_to_id,
         author_login=comment.author_login,
         body=comment.body,
@@ -209,7 +211,7 @@ def build_deps(
     app: GitHubApp,
     model: ModelClient,
     redis_client: redis.Redis[bytes],
-    run_review: Callable[[ReviewJob], None],
+    run_review: Callable[[ReviewJob], str | None],
     help_text: str,
     findings_of: Callable[[str], Finding | None],
     github_host: str = "github.com",

@@ -816,6 +816,10 @@ def create_review_comment(ctx: Ctx) -> tuple[int, Any]:
 def _reply(ctx: Ctx, pull: Pull, parent: dict[str, Any], text: str) -> tuple[int, Any]:
     if parent["_number"] != pull.number:
         raise ApiError(404, "Not Found")
+    if parent.get("in_reply_to_id") is not None:
+        # Documented: the id must be a top-level review comment; replies to replies
+        # are not supported.
+        raise unprocessable(message="Replies to replies are not supported")
     comment = dict(parent)
     cid = ctx.state.next_id()
     comment.update(

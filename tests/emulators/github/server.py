@@ -32,6 +32,10 @@ ALL_PERMISSIONS = {
 }
 
 
+def _stamp(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
 @dataclass(frozen=True)
 class SeededApp:
     id: int
@@ -190,6 +194,99 @@ class GitHubEmulator:
         with self.state.lock:
             self.state.user(login)
             self.state.collaborators[(repo, login)] = permission
+
+    # --- comments written by people ------------------------------------------------------
+    def association(self, repo: str, login: str) -> str:
+        """GitHub's ``author_association`` of ``login`` on ``repo``."""
+        with self.state.lock:
+            if self.state.repos[repo].owner == login:
+                return "OWNER"
+            if (repo, login) in self.state.collaborators:
+                return "COLLABORATOR"
+            return "NONE"
+
+    def add_issue_comment(
+        self, repo: str, number: int, login: str, body: str, user_type: str = "User"
+    ) -> int:
+        """A conversation comment on PR ``number`` written by ``login``; its id.
+
+        Shaped as GitHub's API returns it (the REST API only ever acts as the
+        App, so people's comments are seeded here).
+        """
+        with self.state.lock:
+            user = self.state.user(login, user_type)
+            cid = self.state.next_id()
+            stamp = _stamp(self.state.clock())
+            self.state.issue_comments.append(
+                {
+                    "_repo": repo,
+                    "_number": number,
+                    "id": cid,
+                    "node_id": f"IC_{cid}",
+                    "url": f"{self.base_url}/repos/{repo}/issues/comments/{cid}",
+                    "html_url": f"https://github.example/{repo}/pull/{number}#issuecomment-{cid}",
+                    "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}",
+                    "body": body,
+                    "user": user.to_json(self.base_url),
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "author_association": self.association(repo, login),
+                }
+            )
+        return cid
+
+    def add_review_reply(
+        self, repo: str, parent_id: int, login: str, body: str, user_type: str = "User"
+    ) -> int:
+        """A reply by ``login`` in the review thread of comment ``parent_id``; its id.
+
+        Like GitHub, the reply carries the thread's anchor (path, lines, diff hunk).
+        """
+        with self.state.lock:
+            parent = next(
+                c for c in self.state.review_comments if c["id"] == parent_id and c["_repo"] == repo
+            )
+            root = parent.get("in_reply_to_id") or parent["id"]
+            user = self.state.user(login, user_type)
+            cid = self.state.next_id()
+            stamp = _stamp(self.state.clock())
+            comment = dict(parent)
+            comment.update(
+                id=cid,
+                node_id=f"PRRC_{cid}",
+                url=f"{self.base_url}/repos/{repo}/pulls/comments/{cid}",
+                html_url=(
+                    f"https://github.example/{repo}/pull/{parent['_number']}#discussion_r{cid}"
+                ),
+                body=body,
+                user=user.to_json(self.base_url),
+                in_reply_to_id=root,
+                pull_request_review_id=None,
+                created_at=stamp,
+                updated_at=stamp,
+                author_association=self.association(repo, login),
+            )
+            self.state.review_comments.append(comment)
+        return cid
+
+    def edit_comment(self, kind: str, comment_id: int, body: str) -> None:
+        """Change a comment's body, as its author editing it would."""
+        with self.state.lock:
+            items = (
+                self.state.issue_comments
+                if kind == "issue_comment"
+                else (self.state.review_comments)
+            )
+            comment = next(c for c in items if c["id"] == comment_id)
+            comment["body"] = body
+            comment["updated_at"] = _stamp(self.state.clock())
+
+    def reactions(self, kind: str, comment_id: int) -> list[str]:
+        """The reactions' contents on one comment, oldest first."""
+        with self.state.lock:
+            return [
+                r["content"] for r in self.state.reactions if r["_comment"] == (kind, comment_id)
+            ]
 
     # --- faults and limits ---------------------------------------------------------------
     def fail_next(
