@@ -76,6 +76,10 @@ class WebSettings(BaseSettings):
     # Bound on one publish attempt when the broker is down: the webhook answers 503 fast
     # instead of running into GitHub's 10 s delivery timeout.
     broker_timeout_seconds: float = Field(default=1.0, gt=0, le=8)
+    # One process (one event loop) keeps /metrics coherent (each process counts on its
+    # own) and answers thousands of deliveries a second. More processes pay off only
+    # with idle cores to spare: measured on 2 shared cores (bench/intake.py) a second
+    # one helped on a quiet machine and hurt throughput and p99 on a busy one.
     web_workers: int = Field(default=1, ge=1, le=64)
 
     @field_validator("webhook_secret", mode="before")

@@ -1,9 +1,9 @@
 """Accept one routed job: record the delivery and queue the job in one atomic Redis step.
 
-Blocking I/O (Redis), run off the event loop by the handler. The contract: a
-delivery is recorded as accepted if and only if its job is on the queue, so a
-broker outage answered with 503 leaves GitHub's redelivery free to be
-processed normally, and a duplicate, even a concurrent one, never queues twice.
+The contract: a delivery is recorded as accepted if and only if its job is on
+the queue, so a broker outage answered with 503 leaves GitHub's redelivery
+free to be processed normally, and a duplicate, even a concurrent one, never
+queues twice. Awaiting ``accept`` never blocks the event loop.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.ledger import DeliveryLedger
 from bot.metrics import Metrics
-from bot.queue import Enqueuer, build_message
+from bot.queue import MessageFactory
 from bot.routing import Route
 
 
@@ -26,15 +26,15 @@ class Accepted:
 @dataclass(frozen=True, slots=True)
 class Intake:
     ledger: DeliveryLedger
-    enqueuer: Enqueuer
+    messages: MessageFactory
     metrics: Metrics
 
-    def accept(self, delivery_id: str, route: Route) -> Accepted:
+    async def accept(self, delivery_id: str, route: Route) -> Accepted:
         """Raises ``BrokerUnavailable`` (503): then nothing was recorded or queued."""
         assert route.job is not None
         started = time.perf_counter()
-        job_id, message = build_message(self.enqueuer.app, route.task, route.queue, route.job)
-        earlier = self.ledger.accept(delivery_id, route.queue, message, job_id)
+        job_id, message = self.messages.build(route.task, route.queue, route.job)
+        earlier = await self.ledger.accept(delivery_id, route.queue, message, job_id)
         if earlier is not None:
             return Accepted(job_id=earlier or None, duplicate=True)
         self.metrics.enqueue_seconds.observe(time.perf_counter() - started)

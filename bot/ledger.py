@@ -8,65 +8,69 @@ nothing and GitHub's redelivery is processed normally, and two concurrent
 copies of one delivery cannot both enqueue. Records live ``ttl_seconds``
 (GitHub redelivers up to 3 days back, 7 on Enterprise Server) in the broker's
 Redis, so they survive restarts of the receiver.
+
+The script is called by its SHA1 (``EVALSHA``), so each delivery sends only its
+arguments; a Redis that does not know the script yet (fresh start, ``SCRIPT
+FLUSH``, fail-over) answers ``NOSCRIPT`` and gets the full text once (``EVAL``,
+which also caches it).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-import redis
-
+from bot.broker import BrokerClient, BrokerError, BrokerReplyError
 from bot.errors import BrokerUnavailable
 
 _ACCEPTED = b"accepted:"
 
 # Record-and-enqueue in one atomic step: a delivery id seen before returns its record;
 # otherwise the job message is pushed on its queue and the delivery recorded together.
-_ACCEPT = """
+ACCEPT_SCRIPT = b"""
 local seen = redis.call('GET', KEYS[1])
 if seen then return seen end
 redis.call('LPUSH', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return false
 """
+ACCEPT_SHA = hashlib.sha1(ACCEPT_SCRIPT, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryLedger:
-    client: redis.Redis[bytes]
+    client: BrokerClient
     ttl_seconds: int
     prefix: str = "codex:delivery:"
 
-    def _key(self, delivery_id: str) -> str:
+    def key(self, delivery_id: str) -> str:
         return self.prefix + delivery_id
 
-    def accept(self, delivery_id: str, queue: str, message: bytes, job_id: str) -> str | None:
+    async def accept(self, delivery_id: str, queue: str, message: bytes, job_id: str) -> str | None:
         """Push ``message`` on ``queue`` and record the delivery, atomically, in one round trip.
 
         Returns ``None`` when this call accepted it, or the job id recorded earlier for
         a duplicate (then nothing is pushed). Raises ``BrokerUnavailable``; then nothing
-        was recorded and nothing was pushed.
+        was recorded and nothing was pushed, unless the reply alone was lost, in which
+        case GitHub's redelivery is answered as a duplicate.
         """
+        args = (
+            self.key(delivery_id),
+            queue,
+            message,
+            _ACCEPTED + job_id.encode(),
+            self.ttl_seconds,
+        )
         try:
-            seen = self.client.eval(  # type: ignore[no-untyped-call]
-                _ACCEPT,
-                2,
-                self._key(delivery_id),
-                queue,
-                message,
-                _ACCEPTED + job_id.encode(),
-                self.ttl_seconds,
-            )
-        except redis.RedisError as exc:
+            seen = await self.client.call("EVALSHA", ACCEPT_SHA, 2, *args)
+            if isinstance(seen, BrokerReplyError) and seen.code == "NOSCRIPT":
+                seen = await self.client.call("EVAL", ACCEPT_SCRIPT, 2, *args)
+            if isinstance(seen, BrokerReplyError):
+                raise seen
+        except BrokerError as exc:
             raise BrokerUnavailable("job queue unreachable") from exc
         if seen is None:
             return None
-        value = bytes(seen)
-        return value[len(_ACCEPTED) :].decode() if value.startswith(_ACCEPTED) else ""
-
-    def accepted_job(self, delivery_id: str) -> str | None:
-        """The job id recorded for an accepted delivery, if any."""
-        value = self.client.get(self._key(delivery_id))
-        if isinstance(value, bytes) and value.startswith(_ACCEPTED):
-            return value[len(_ACCEPTED) :].decode()
-        return None
+        if not isinstance(seen, bytes):
+            raise BrokerUnavailable("unexpected reply from the job queue")
+        return seen[len(_ACCEPTED) :].decode() if seen.startswith(_ACCEPTED) else ""

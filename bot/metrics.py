@@ -1,34 +1,33 @@
-"""Prometheus metrics of one receiver, in a registry of its own (one per app instance)."""
+"""Prometheus metrics of one receiver, in a registry of its own (one per app instance).
+
+Queue depths are read from the broker by the scrape handler just before
+rendering (``render(depths)``); a broker that is down simply reports no depth.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 
 class _QueueDepth(Collector):
-    """Reads queue lengths at scrape time; a broker that is down simply reports nothing."""
-
-    def __init__(self, depth: Callable[[str], int | None], queues: Sequence[str]) -> None:
-        self._depth = depth
-        self._queues = tuple(queues)
+    def __init__(self) -> None:
+        self.depths: Mapping[str, int] = {}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
             "codex_queue_depth", "Jobs waiting in each broker queue", labels=["queue"]
         )
-        for queue in self._queues:
-            value = self._depth(queue)
-            if value is not None:
-                family.add_metric([queue], value)
+        for queue, value in self.depths.items():
+            family.add_metric([queue], value)
         yield family
 
 
 class Metrics:
-    def __init__(self, depth: Callable[[str], int | None], queues: Sequence[str]) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.deliveries = Counter(
             "codex_webhook_deliveries",
@@ -42,4 +41,10 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
-        self.registry.register(_QueueDepth(depth, queues))
+        self._depth = _QueueDepth()
+        self.registry.register(self._depth)
+
+    def render(self, depths: Mapping[str, int]) -> bytes:
+        """The text exposition, with ``depths`` as the queue-depth gauge."""
+        self._depth.depths = dict(depths)
+        return generate_latest(self.registry)

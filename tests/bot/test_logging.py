@@ -11,6 +11,7 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 
+from bot.intake import Intake
 from bot.main import WEBHOOK_PATH, create_app
 from tests.bot.conftest import OLD_SECRET, SECRET, delivery_headers, fixture_bytes, make_settings
 from workers.logs import REDACTED, Redactor, configure_logging, get_logger
@@ -98,3 +99,26 @@ def test_a_full_request_cycle_logs_the_delivery_id_and_no_secret(
     assert any(r.get("delivery_id") == "d-2" and r["event"] == "delivery refused" for r in records)
     for secret in (SECRET, OLD_SECRET, GITHUB_TOKEN):
         assert secret not in text
+
+
+def test_a_bug_on_the_hot_path_is_500_and_logged_with_the_delivery_id(
+    captured: io.StringIO,
+    redis_server: RedisServer,
+    redis_client: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(self: Intake, delivery_id: str, route: object) -> None:
+        raise RuntimeError("a bug, not a refusal")
+
+    monkeypatch.setattr(Intake, "accept", broken)
+    app = create_app(make_settings(redis_server.url))
+    body = fixture_bytes("pull_request.opened.json")
+    with TestClient(app) as client:
+        headers = delivery_headers("pull_request", body, delivery="delivery-500")
+        response = client.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert response.status_code == 500
+    assert "bug" not in response.text  # internals stay in the log
+    [record] = [r for r in lines(captured) if r["event"] == "delivery failed"]
+    assert record["delivery_id"] == "delivery-500"
+    assert record["level"] == "error"
+    assert "RuntimeError: a bug, not a refusal" in str(record["exception"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from bot.main import WEBHOOK_PATH, create_app
 from bot.queue import job_id_for
+from bot.webhook import OFF_LOOP_BYTES
 from tests.bot.conftest import (
     OLD_SECRET,
     delivery_headers,
@@ -280,3 +283,117 @@ def test_health_and_metrics(client: TestClient) -> None:
     assert 'codex_webhook_deliveries_total{event="unverified",outcome="rejected_401"} 1.0' in text
     assert 'codex_queue_depth{queue="reviews"} 1.0' in text
     assert "codex_enqueue_seconds_count 1.0" in text
+
+
+def test_other_methods_on_the_webhook_path_are_405_and_the_schema_lists_it(
+    client: TestClient,
+) -> None:
+    assert client.get(WEBHOOK_PATH).status_code == 405
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"][WEBHOOK_PATH]["post"]["responses"]) == {
+        "200", "202", "400", "401", "409", "413", "503"
+    }  # fmt: skip
+    assert "/healthz" in schema["paths"]
+
+
+def test_a_large_delivery_is_verified_off_the_event_loop_and_accepted(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    payload = json.loads(fixture_bytes("pull_request.opened.json"))
+    payload["pull_request"]["body"] = "x" * (OFF_LOOP_BYTES + 1000)
+    body = json.dumps(payload).encode()
+    status, answer = post(client, "pull_request", body)
+    assert (status, answer["status"]) == (202, "accepted")
+    assert queued_jobs(redis_client, "reviews")[0]["job"]["pr_number"] == 1347
+    forged = delivery_headers("pull_request", body, secret="not-the-secret")
+    assert client.post(WEBHOOK_PATH, content=body, headers=forged).status_code == 401
+    assert redis_client.llen("reviews") == 1
+
+
+def test_a_broker_that_never_answers_is_503_with_retry_after() -> None:
+    # Connections are accepted by the kernel (listen backlog) but nothing is ever read.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        port = silent.getsockname()[1]
+        app = create_app(make_settings(f"redis://127.0.0.1:{port}/0", broker_timeout_seconds=0.2))
+        with TestClient(app) as client:
+            body = fixture_bytes("pull_request.opened.json")
+            response = client.post(
+                WEBHOOK_PATH, content=body, headers=delivery_headers("pull_request", body)
+            )
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "30"
+            assert "unreachable" in response.json()["error"]
+            assert client.get("/readyz").status_code == 503
+            assert "codex_queue_depth{" not in client.get("/metrics").text
+
+
+def test_concurrent_copies_of_deliveries_enqueue_each_once(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    """Many deliveries in flight on one event loop, sharing one pipelined connection."""
+    app = create_app(make_settings(redis_server.url))
+    body = fixture_bytes("pull_request.opened.json")
+    deliveries = [str(uuid.uuid4()) for _ in range(40)]
+
+    async def deliver(delivery: str) -> int:
+        sent: list[dict] = []
+        chunks = [body[:1000], body[1000:]]
+
+        async def receive() -> dict:
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        headers = delivery_headers("pull_request", body, delivery=delivery)
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": WEBHOOK_PATH,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+        await app(scope, receive, send)
+        return int(sent[0]["status"])
+
+    async def scenario() -> list[int]:
+        try:
+            return list(await asyncio.gather(*(deliver(d) for d in deliveries * 3)))
+        finally:
+            await app.webhook.intake.ledger.client.aclose()
+
+    statuses = asyncio.run(scenario())
+    assert sorted(statuses) == [200] * 80 + [202] * 40
+    queued = [job["job"]["delivery_id"] for job in queued_jobs(redis_client, "reviews")]
+    assert sorted(queued) == sorted(deliveries)
+
+
+def test_a_client_that_disconnects_mid_body_gets_no_answer_and_nothing_is_queued(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    app = create_app(make_settings(redis_server.url))
+    body = fixture_bytes("pull_request.opened.json")
+    messages = [
+        {"type": "http.request", "body": body[:100], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = delivery_headers("pull_request", body)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": WEBHOOK_PATH,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent == []
+    assert redis_client.llen("reviews") == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import uuid
 from collections import Counter
@@ -88,6 +89,13 @@ def start_web(tmp_path: Path, redis_url: str, procs: list[Proc]) -> str:
     return base
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def start_worker(
     tmp_path: Path, redis_url: str, procs: list[Proc], name: str, *extra: str, **settings: str
 ) -> Proc:
@@ -99,8 +107,10 @@ def start_worker(
         APP_ID="123456",
         PRIVATE_KEY_PATH=str(key),
         OPENAI_API_KEY="sk-e2e-not-a-real-key-0000000000",
-        WORKER_CONCURRENCY="1",
-        **settings,
+        # Nothing listens there: the real pipeline fails fast instead of waiting on DNS.
+        GITHUB_API_URL=f"http://127.0.0.1:{closed_port()}",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{closed_port()}/v1",
+        **{"WORKER_CONCURRENCY": "1", **settings},
     )
     proc = spawn(
         ["worker", "--hostname", f"{name}@e2e", *extra], env, tmp_path, tmp_path / f"{name}.log"
@@ -115,7 +125,8 @@ def test_signed_deliveries_reach_the_production_tasks(
 ) -> None:
     server, client = broker
     base = start_web(tmp_path, server.url, procs)
-    worker = start_worker(tmp_path, server.url, procs, "w1")
+    # Two pool processes: the review's failing GitHub calls must not hold up the command.
+    worker = start_worker(tmp_path, server.url, procs, "w1", WORKER_CONCURRENCY="2")
     body = pr_body(1347, "6dcb09b5b57875f334f61aebed695e2e4193db5e")
     delivery = str(uuid.uuid4())
     response = httpx.post(
