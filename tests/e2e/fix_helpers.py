@@ -28,6 +28,14 @@ WEBHOOKS = FIXTURES / "webhooks"
 INJECTION = FIXTURES / "injection"
 REPO = "acme/widget"
 SOURCE = "def area(w, h):\n    return w + h\n\n\ndef main():\n    print(area(2, 3))\n"
+FIXED = SOURCE.replace("return w + h", "return w * h")
+# The model's edit that turns SOURCE into FIXED.
+EDIT = {
+    "path": "geometry.py",
+    "line_hint": 2,
+    "quote": "    return w + h",
+    "replacement": "    return w * h",
+}
 
 
 @dataclass

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import pytest
 
 from tests.e2e.fix_helpers import (
+    EDIT,
+    FIXED,
+    SOURCE,
     injection_answer,
     injection_text,
     issue_comment_event,
@@ -36,14 +39,6 @@ pytestmark = pytest.mark.e2e
 #: Long enough to look like a real key to the secret filters.
 MODEL_KEY = "sk-e2e-commands-0123456789abcdefghij"
 BOT = "codex-review[bot]"
-SOURCE = "def area(w, h):\n    return w + h\n\n\ndef main():\n    print(area(2, 3))\n"
-FIXED = SOURCE.replace("return w + h", "return w * h")
-EDIT = {
-    "path": "geometry.py",
-    "line_hint": 2,
-    "quote": "    return w + h",
-    "replacement": "    return w * h",
-}
 BASE_FILES = {"README.md": "widget\n", ".github/workflows/ci.yml": "on: push\n"}
 REPOS = ("talk", "widget", "calc", "inject")
 FIX_PROMPT = "Files you may edit"

@@ -8,6 +8,8 @@ import pytest
 import redis
 
 from tests.e2e.fix_helpers import (
+    EDIT,
+    FIXED,
     REPO,
     SOURCE,
     FixWorld,
@@ -23,14 +25,6 @@ from workers.fix.service import handle_command
 from workers.fix.wiring import build_deps
 from workers.jobs import CommandJob, CommandName, ReviewJob
 from workers.redis_server import RedisServer
-
-FIXED = SOURCE.replace("return w + h", "return w * h")
-EDIT = {
-    "path": "geometry.py",
-    "line_hint": 2,
-    "quote": "    return w + h",
-    "replacement": "    return w * h",
-}
 
 
 @pytest.fixture
