@@ -30,6 +30,7 @@ from workers.jobs import (
     REVIEW_QUEUE,
     REVIEW_TASK,
     CommandJob,
+    CommentKind,
     ReviewJob,
 )
 from workers.slash import parse_command
@@ -200,30 +201,26 @@ def _issue_comment(event: WebhookEvent, identity: Identity) -> Route:
     data = _parse(_IssueCommentEvent, event)
     if data.issue.pull_request is None:
         return Route.ignored("comment on an issue, not a pull request")
-    skip = _comment_skip(data.comment, data.sender, identity)
-    if skip:
-        return Route.ignored(skip)
-    command = parse_command(data.comment.body or "")
-    if command is None:
-        return Route.ignored("comment holds no /codex command")
-    job = CommandJob(
-        delivery_id=event.delivery_id,
-        installation_id=data.installation.id,
-        repository=data.repository.full_name,
-        pr_number=data.issue.number,
-        comment_id=data.comment.id,
-        comment_kind="issue_comment",
-        command=command.name,
-        sender_login=data.sender.login,
-        sender_id=data.sender.id,
-    )
-    return Route(kind="job", reason=f"/codex {command.name}", job=job)
+    return _command_route(event, identity, data, data.issue.number, "issue_comment", None)
 
 
 def _review_comment(event: WebhookEvent, identity: Identity) -> Route:
     if event.action != "created":
         return Route.ignored(f"pull_request_review_comment action {event.action!r} is not handled")
     data = _parse(_ReviewCommentEvent, event)
+    pull = data.pull_request
+    return _command_route(event, identity, data, pull.number, "review_comment", pull.head.sha)
+
+
+def _command_route(
+    event: WebhookEvent,
+    identity: Identity,
+    data: _IssueCommentEvent | _ReviewCommentEvent,
+    pr_number: int,
+    kind: CommentKind,
+    head_sha: str | None,
+) -> Route:
+    """A command job for a created comment on a pull request, or why there is none."""
     skip = _comment_skip(data.comment, data.sender, identity)
     if skip:
         return Route.ignored(skip)
@@ -234,12 +231,12 @@ def _review_comment(event: WebhookEvent, identity: Identity) -> Route:
         delivery_id=event.delivery_id,
         installation_id=data.installation.id,
         repository=data.repository.full_name,
-        pr_number=data.pull_request.number,
+        pr_number=pr_number,
         comment_id=data.comment.id,
-        comment_kind="review_comment",
+        comment_kind=kind,
         command=command.name,
         sender_login=data.sender.login,
         sender_id=data.sender.id,
-        head_sha=data.pull_request.head.sha,
+        head_sha=head_sha,
     )
     return Route(kind="job", reason=f"/codex {command.name}", job=job)
