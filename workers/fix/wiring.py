@@ -27,6 +27,7 @@ from workers.fix.service import (
 from workers.fix.target import ReviewComment
 from workers.github import DraftComment, GitHubApp, GitHubClient
 from workers.github.auth import REVIEW_PERMISSIONS
+from workers.github.models import IssueComment
 from workers.github.models import ReviewComment as ClientComment
 from workers.jobs import CommandJob, ReviewJob
 from workers.model.client import ModelClient
@@ -48,25 +49,20 @@ class GitHubAdapter:
         return self._client.app_identity().bot_login
 
     def get_comment(self, kind: str, comment_id: int) -> Comment:
+        thread: ReviewComment | None = None
+        comment: IssueComment | ClientComment
         if kind == "issue_comment":
-            issue = self._client.get_issue_comment(comment_id)
-            return Comment(
-                id=issue.id,
-                author_login=issue.author_login,
-                author_type=issue.author_type,
-                author_association=issue.author_association,
-                body=issue.body,
-                html_url=issue.html_url,
-            )
-        review = self._client.get_review_comment(comment_id)
-        thread = _thread_comment(review)
+            comment = self._client.get_issue_comment(comment_id)
+        else:
+            comment = self._client.get_review_comment(comment_id)
+            thread = _thread_comment(comment)
         return Comment(
-            id=review.id,
-            author_login=review.author_login,
-            author_type=review.author_type,
-            author_association=review.author_association,
-            body=review.body,
-            html_url=review.html_url,
+            id=comment.id,
+            author_login=comment.author_login,
+            author_type=comment.author_type,
+            author_association=comment.author_association,
+            body=comment.body,
+            html_url=comment.html_url,
             review=thread,
         )
 
