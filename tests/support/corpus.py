@@ -157,8 +157,12 @@ def corpus_diff(key: str) -> bytes:
     )
     if result.returncode not in (0, 1):
         raise RuntimeError(result.stderr.decode(errors="replace"))
+    # --no-index ignores the prefixes on rename and copy lines, which name the
+    # trees' own paths: make every path relative so the diff is the same wherever
+    # the cache lives.
     text = result.stdout.replace(("b" + str(new) + "/").encode(), b"b/")
-    text = text.replace(b"a/./", b"a/")
+    text = text.replace(b"a/./", b"a/").replace((str(new) + "/").encode(), b"")
+    text = text.replace(b"rename from ./", b"rename from ").replace(b"copy from ./", b"copy from ")
     partial = cached.with_name(cached.name + ".partial")
     partial.write_bytes(text)
     partial.replace(cached)
