@@ -176,11 +176,13 @@ def run_wrk(
 
 
 @contextmanager
-def bot_receiver(workdir: Path, workers: int | None) -> Iterator[tuple[Receiver, RedisServer]]:
+def bot_receiver(
+    workdir: Path, workers: int | None, log_level: str = "WARNING"
+) -> Iterator[tuple[Receiver, RedisServer]]:
     server = RedisServer.start(workdir / "redis", durable=True)
     port = free_port()
     env = {**os.environ, "WEBHOOK_SECRET": SECRET, "REDIS_URL": server.url, "PORT": str(port),
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
+           "LOG_LEVEL": log_level}  # fmt: skip
     if workers is not None:
         env["WEB_WORKERS"] = str(workers)
     web = subprocess.Popen([sys.executable, "-m", "bot", "web"], env=env, cwd=workdir,
@@ -255,6 +257,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--web-workers", type=int, default=None, help="default: WebSettings'")
     parser.add_argument("--skip-probot", action="store_true")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="codex-bot web's LOG_LEVEL (INFO writes one JSON line per delivery to a "
+        "discarded stderr); Probot keeps its default",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install -y wrk")
@@ -273,10 +281,10 @@ def main() -> None:
             f"payload {len(body)} bytes, wrk 2 threads x {CONNECTIONS} connections, "
             f"{args.rounds} alternating rounds of {args.seconds}s per receiver, "
             f"{os.cpu_count()} cores shared by load generator, receivers and Redis; "
-            f"codex-bot web workers: {workers}"
+            f"codex-bot web workers: {workers}, log level {args.log_level}"
         )
         with (
-            bot_receiver(workdir, args.web_workers) as (bot, server),
+            bot_receiver(workdir, args.web_workers, args.log_level) as (bot, server),
             probot_receiver() if not args.skip_probot else _nothing() as probot,
         ):
             for round_no in range(args.rounds):

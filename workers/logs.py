@@ -7,17 +7,25 @@ replaces the configured secrets' values and anything shaped like a GitHub or
 OpenAI token, a PEM block or an ``Authorization`` header value with
 ``[REDACTED]``. Bind ``delivery_id`` with ``structlog.contextvars`` so every
 line of one delivery carries it.
+
+The receiver writes one line per delivery at INFO, so a line must stay cheap:
+a text runs the token patterns only when it holds one of their literal
+prefixes (``_may_hold_token``), structlog's own lines skip the stdlib
+formatter's record copy, and JSON is rendered by orjson.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
+import orjson
 import structlog
+from structlog.typing import Processor
 
 REDACTED = "[REDACTED]"
 
@@ -42,6 +50,28 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # A password inside a broker URL.
     (re.compile(r"(rediss?://[^:/@\s]*:)[^@\s]+@"), r"\1" + REDACTED + "@"),
 )
+
+
+def _may_hold_token(text: str) -> bool:
+    """False only when no pattern of ``_PATTERNS`` can match ``text``.
+
+    Each pattern needs one of these literals (``gh`` starts every ``gh?_``
+    token, ``redis`` both broker schemes), so a text holding none of them is
+    left as it is. ``author``, not ``authorization``: the pattern ignores case
+    the Unicode way, where ``İ`` and ``ı`` match ``i`` but lowercase to other
+    text. Keep this in step with ``_PATTERNS``.
+    """
+    return (
+        "gh" in text
+        or "github_pat_" in text
+        or "sk-" in text
+        or "eyJ" in text
+        or "redis" in text
+        or "-----BEGIN " in text
+        or "author" in text.lower()
+    )
+
+
 _SENSITIVE_KEYS = frozenset(
     {"authorization", "password", "secret", "token", "private_key", "api_key", "webhook_secret"}
 )
@@ -58,8 +88,9 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        if _may_hold_token(text):
+            for pattern, replacement in _PATTERNS:
+                text = pattern.sub(replacement, text)
         return text
 
     def _value(self, key: str, value: Any) -> Any:
@@ -78,9 +109,62 @@ class Redactor:
     def __call__(
         self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        for key in list(event_dict):
-            event_dict[key] = self._value(key, event_dict[key])
+        secrets = self._secrets
+        for key, value in event_dict.items():
+            if (
+                type(value) is str
+                and key.lower() not in _SENSITIVE_KEYS
+                and not _may_hold_token(value)
+            ):
+                # ``scrub`` inlined for the common case: plain text that needs no change.
+                for secret in secrets:
+                    if secret in value:
+                        break
+                else:
+                    continue
+            # Replacing the value of an existing key is safe while iterating.
+            event_dict[key] = self._value(key, value)
         return event_dict
+
+
+def _render_json(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
+    """One JSON line; orjson, with the standard library for what orjson refuses (huge ints)."""
+    try:
+        return orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(event_dict, default=str)
+
+
+class _Formatter(structlog.stdlib.ProcessorFormatter):
+    """``ProcessorFormatter`` with a short path for structlog's own lines.
+
+    A structlog record already went through the shared chain; it only needs
+    redacting and rendering. The base class first copies the whole
+    ``LogRecord`` and then formats it a second time as ``%(message)s``, which
+    changes nothing for such a record (its exception, if any, is already text
+    in the event dict) but costs a good part of a line. Foreign records take
+    the base class's way. The event dict is copied, never changed in place,
+    so other handlers see the record as it was.
+    """
+
+    def __init__(self, final: tuple[Processor, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._final = final
+
+    def format(self, record: logging.LogRecord) -> str:
+        name = getattr(record, "_name", None)
+        if (
+            isinstance(name, str)
+            and isinstance(record.msg, dict)
+            and hasattr(record, "_logger")
+            and record.exc_info is None
+            and record.stack_info is None
+        ):
+            event_dict: Any = dict(record.msg)
+            for processor in self._final:
+                event_dict = processor(None, name, event_dict)
+            return str(event_dict)
+        return super().format(record)
 
 
 def configure_logging(
@@ -98,12 +182,11 @@ def configure_logging(
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+    renderer: Processor = (
+        _render_json if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    formatter = _Formatter(
+        (redactor, renderer),
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redactor, renderer],
     )
@@ -124,7 +207,9 @@ def configure_logging(
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
+        # A cached logger keeps this chain, which reads nothing from the arguments:
+        # a later call (tests, ``serve``) only swaps the handler and the level.
+        cache_logger_on_first_use=True,
     )
     return redactor
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from bot.intake import Intake
 from bot.main import WEBHOOK_PATH, create_app
 from tests.bot.conftest import OLD_SECRET, SECRET, delivery_headers, fixture_bytes, make_settings
-from workers.logs import REDACTED, Redactor, configure_logging, get_logger
+from workers.logs import _PATTERNS, REDACTED, Redactor, configure_logging, get_logger
 from workers.redis_server import RedisServer
 
 GITHUB_TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
@@ -122,3 +123,79 @@ def test_a_bug_on_the_hot_path_is_500_and_logged_with_the_delivery_id(
     assert record["delivery_id"] == "delivery-500"
     assert record["level"] == "error"
     assert "RuntimeError: a bug, not a refusal" in str(record["exception"])
+
+
+def test_a_token_in_an_ordinary_field_is_redacted(captured: io.StringIO) -> None:
+    get_logger("bot.webhook").info(
+        "delivery accepted", reason=f"pull_request.opened by {GITHUB_TOKEN}", note=OPENAI_KEY
+    )
+    [record] = lines(captured)
+    assert record["reason"] == f"pull_request.opened by {REDACTED}"
+    assert record["note"] == REDACTED
+
+
+def test_fields_named_like_safe_ones_are_redacted_when_shaped_like_secrets(
+    captured: io.StringIO,
+) -> None:
+    get_logger("bot.webhook").info(
+        "delivery accepted",
+        delivery_id=GITHUB_TOKEN,
+        github_event="Authorization: token abc123",
+        job_id=OPENAI_KEY,
+        installation_id=f"{SECRET}-7",
+        action=PEM,
+    )
+    logging.getLogger("uvicorn.error").info(
+        "plain", extra={"delivery_id": "redis://:hunter2pass@broker:6379/0"}
+    )
+    first, second = lines(captured)
+    assert first["delivery_id"] == REDACTED
+    assert first["github_event"] == f"Authorization: {REDACTED}"
+    assert first["job_id"] == REDACTED
+    assert first["installation_id"] == f"{REDACTED}-7"
+    assert first["action"] == REDACTED
+    assert second["delivery_id"] == f"redis://:{REDACTED}@broker:6379/0"
+    for leaked in (GITHUB_TOKEN, OPENAI_KEY, SECRET, "abc123", "MIIEow", "hunter2pass"):
+        assert leaked not in captured.getvalue()
+
+
+def test_the_delivery_line_keeps_plain_values_as_they_are(captured: io.StringIO) -> None:
+    get_logger("bot.webhook").info(
+        "delivery accepted",
+        delivery_id="72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        github_event="pull_request",
+        job_id="0f6c2a8e9b7d4c1e",
+        installation_id=42,
+        reason="pull_request.opened",
+        body="héllo ✓",
+        big=2**70,
+    )
+    [record] = lines(captured)
+    assert record["delivery_id"] == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    assert record["github_event"] == "pull_request"
+    assert record["installation_id"] == 42
+    assert record["body"] == "héllo ✓"
+    assert record["big"] == 2**70
+    assert record["level"] == "info"
+    assert record["logger"] == "bot.webhook"
+
+
+FRAGMENTS = (
+    "gh", "ghp_", "ghs_", "gho_", "ghu_", "ghr_", "github_pat_", "sk-", "eyJ", ".", "redis://",
+    "rediss://", ":", "@", "-----BEGIN ", "RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
+    "Authorization", "AUTHORIZATION", "authorization", "\"", "'", "=", " ", "Bearer ", "token ",
+    "A1b2C3d4E5f6G7h8", "abcdefgh", "_", "-", "\n", "x", "pull_request", "é",
+    "authorİzation", "AUTHORıZATION",
+)  # fmt: skip
+
+
+def test_the_cheap_check_never_hides_a_match_from_the_patterns() -> None:
+    """Scrubbing with the literal pre-check equals running every pattern unconditionally."""
+    rng = random.Random(20240611)
+    redactor = Redactor()
+    for _ in range(4000):
+        text = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(1, 12)))
+        expected = text
+        for pattern, replacement in _PATTERNS:
+            expected = pattern.sub(replacement, expected)
+        assert redactor.scrub(text) == expected, text
