@@ -11,9 +11,7 @@ import random
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +22,9 @@ import redis
 from pydantic import SecretStr
 
 from tests.emulators.openai import Answer, ResponsesEmulator, count_tokens, findings, rate_limited
+from tests.model.helpers import FakeClock, Prompt
 from workers.model import CallContext, ModelClient, ModelConfig, RetryPolicy
 from workers.redis_server import RedisServer
-
-
-@dataclass
-class SimulatedClock:
-    offset: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def time(self) -> float:
-        return time.time() + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.offset += seconds
-
-
-@dataclass(frozen=True)
-class Prompt:
-    instructions: str
-    input: str
-    cache_key: str
-    input_tokens: int
 
 
 def storms(rng: random.Random) -> dict[str, Callable[[dict[str, Any]], Answer]]:
@@ -93,7 +71,7 @@ def run(segments: int) -> None:
         for index, (name, answer) in enumerate(storms(rng).items()):
             emulator.reset()
             emulator.add(answer)
-            clock = SimulatedClock()
+            clock = FakeClock()
             config = ModelConfig(
                 keys=(SecretStr("sk-test-0"),),
                 base_url=emulator.url,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from tests.review.doubles import Anchored, Missed
 from workers.findings import Finding
 from workers.review.config import ConfigErrors
 from workers.review.marker import ReviewMarker, parse_comment_finding, parse_comment_marker
@@ -37,22 +37,6 @@ GOLDEN = Path(__file__).parent / "golden"
 HEAD = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 BASE = "a" * 40
 FP = "0123456789abcdef0123"
-
-
-@dataclass(frozen=True, slots=True)
-class Anchored:
-    finding: Finding
-    path: str
-    line: int
-    start_line: int | None = None
-    side: str = "RIGHT"
-    suggestion: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Missed:
-    finding: Finding
-    reason: str
 
 
 def _finding(path: str, line: int, priority: int, title: str, body: str) -> Finding:

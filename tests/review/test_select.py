@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
+from tests.review.doubles import Anchored, Missed
 from workers.findings import Finding
 from workers.review.config import RepoConfig
 from workers.review.fingerprint import fingerprint_of
@@ -20,22 +19,6 @@ from workers.review.select import (
 
 HEAD = "1" * 40
 LAST = "2" * 40
-
-
-@dataclass(frozen=True, slots=True)
-class Anchored:
-    finding: Finding
-    path: str
-    line: int
-    start_line: int | None = None
-    side: str = "RIGHT"
-    suggestion: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Missed:
-    finding: Finding
-    reason: str
 
 
 def finding(path: str, line: int, priority: int, title: str, quote: str | None = None) -> Finding:
