@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from github import Auth
 from github.GithubRetry import GithubRetry
 
 from .client import GitHubClient, call
+from .deliveries import HookDelivery, iter_deliveries, redeliver
 from .models import AppIdentity
 from .pacing import LocalPacer, Pacer
 
@@ -31,6 +32,8 @@ REVIEW_PERMISSIONS: Mapping[str, str] = {
     "contents": "read",
     "metadata": "read",
 }
+# App-level writes (redelivery requests) share a pacing slot of their own.
+APP_PACING_KEY = 0
 _UNSAFE = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
@@ -137,6 +140,15 @@ class GitHubApp:
             _, data = call(self._integration.requester, "GET", "/app")
             self._identity = AppIdentity.from_dict(data)
         return self._identity
+
+    def hook_deliveries(self, since: float) -> Iterator[HookDelivery]:
+        """The App's webhook delivery attempts since ``since`` (unix time), newest first."""
+        return iter_deliveries(self._integration.requester, since=since)
+
+    def redeliver(self, delivery_id: int) -> None:
+        """Ask GitHub to send one delivery again; paced like every other App write."""
+        with self.pacer.slot(APP_PACING_KEY):
+            redeliver(self._integration.requester, delivery_id)
 
     def installation_token(
         self,

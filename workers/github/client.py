@@ -62,7 +62,7 @@ def call(
     return dict(headers), data
 
 
-def _next_link(headers: Mapping[str, str]) -> str | None:
+def next_link(headers: Mapping[str, str]) -> str | None:
     link = {k.lower(): v for k, v in headers.items()}.get("link", "")
     for part in link.split(","):
         url, _, rel = part.partition(";")
@@ -115,7 +115,7 @@ class GitHubClient:
         while url is not None and len(items) < limit:
             headers, data = call(self._requester, "GET", url, params=params)
             items.extend(data)
-            url, params = _next_link(headers), None
+            url, params = next_link(headers), None
         return items[:limit]
 
     def _write(self, method: str, path: str, body: Mapping[str, Any]) -> Any:

@@ -1,15 +1,18 @@
 """Errors of the GitHub boundary, mapped from HTTP status in exactly one place.
 
     GitHubError                 any failure talking to GitHub
-    ├── TransportError          no HTTP answer (connection refused, timeout)
+    ├── TransportError          no HTTP answer (connection refused, timeout)     transient
     ├── AuthError               401: bad, expired or missing credentials
     ├── PermissionDenied        403 that is not a rate limit
     ├── NotFound                404 (also what GitHub answers for repositories out of scope)
     ├── Unprocessable           422, with GitHub's ``errors[]``
     │   └── BranchMoved         422 "Update is not a fast forward" on a ref update
     ├── RateLimited             primary (403/429 + x-ratelimit-remaining: 0) or secondary
-    │                           (403/429 + retry-after, or the secondary-limit message)
-    └── ServerError             5xx
+    │                           (403/429 + retry-after, or the secondary-limit message)  transient
+    └── ServerError             5xx                                              transient
+
+The classes marked transient also derive from ``workers.errors.Transient``: a job
+that meets one is tried again later; every other class is permanent.
 
 Every error carries the status, GitHub's message and the response headers.
 ``GitHubError.from_response`` is the only place that looks at a status code.
@@ -22,6 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from github import GithubException
+
+from workers.errors import Transient
 
 
 class GitHubError(Exception):
@@ -85,7 +90,7 @@ def _is_rate_limit(message: str, headers: Mapping[str, str]) -> bool:
     )
 
 
-class TransportError(GitHubError):
+class TransportError(GitHubError, Transient):
     """No HTTP answer came back; a write may or may not have landed."""
 
 
@@ -120,7 +125,7 @@ class BranchMoved(Unprocessable):
     """A ``force: false`` ref update that is not a fast forward: the branch moved meanwhile."""
 
 
-class RateLimited(GitHubError):
+class RateLimited(GitHubError, Transient):
     """Primary or secondary rate limit; ``wait_seconds`` says how long GitHub asks to wait."""
 
     @property
@@ -137,7 +142,7 @@ class RateLimited(GitHubError):
         return 60.0
 
 
-class ServerError(GitHubError):
+class ServerError(GitHubError, Transient):
     """5xx: GitHub failed; a write may or may not have landed."""
 
 

@@ -15,6 +15,8 @@
     └── CapacityTimeout             the shared limiter gave no slot within the wait budget
 
 ``ModelHTTPError.from_response`` is the one place where status codes map to classes.
+The retryable classes derive from ``workers.errors.Transient`` too: a call retries
+them within its own budget, and a job that still meets one is tried again later.
 """
 
 from __future__ import annotations
@@ -24,22 +26,27 @@ from typing import Any, Self
 
 import httpx
 
+from workers.errors import Transient
+
 
 class ModelError(Exception):
     """Base of every model-side failure; ``retryable`` says whether another attempt may help."""
 
-    retryable: bool = False
+    @property
+    def retryable(self) -> bool:
+        """The one decision: the transient classes derive from ``workers.errors.Transient``."""
+        return isinstance(self, Transient)
 
 
-class ModelTimeout(ModelError):
-    retryable = True
+class ModelTimeout(ModelError, Transient):
+    pass
 
 
-class ModelTransportError(ModelError):
-    retryable = True
+class ModelTransportError(ModelError, Transient):
+    pass
 
 
-class CapacityTimeout(ModelError):
+class CapacityTimeout(ModelError, Transient):
     """No key had a free slot or token budget before the wait budget ran out."""
 
 
@@ -110,8 +117,8 @@ class ModelHTTPError(ModelError):
         return f"{self.status} {self.code or 'error'}: {self.message} (request {self.request_id})"
 
 
-class RateLimited(ModelHTTPError):
-    retryable = True
+class RateLimited(ModelHTTPError, Transient):
+    pass
 
 
 class QuotaExhausted(ModelHTTPError):
@@ -126,8 +133,8 @@ class BadRequest(ModelHTTPError):
     pass
 
 
-class ServerError(ModelHTTPError):
-    retryable = True
+class ServerError(ModelHTTPError, Transient):
+    pass
 
 
 def _error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]:
