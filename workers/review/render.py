@@ -167,7 +167,9 @@ class NotReviewed:
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
+class CostLine:
+    """Tokens and cost of one run as the review body and check run state them."""
+
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
@@ -189,7 +191,7 @@ class ReviewSummary:
     lines_reviewed: int
     segments_reviewed: int
     segments_total: int
-    usage: Usage
+    usage: CostLine
     not_reviewed: tuple[NotReviewed, ...] = ()
     scope_note: str | None = None
 
