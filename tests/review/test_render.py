@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from tests.review.doubles import Anchored, Missed
 from workers.findings import Finding
 from workers.review.config import ConfigErrors
+from workers.review.inputs import render_config_errors
 from workers.review.marker import ReviewMarker, parse_comment_finding, parse_comment_marker
 from workers.review.render import (
     GITHUB_BODY_LIMIT,
@@ -24,7 +25,6 @@ from workers.review.render import (
     help_text,
     render_check_output,
     render_comment,
-    render_config_errors,
     render_inline,
     render_review_body,
     render_skipped_check,

@@ -3,7 +3,7 @@
 - ``trusted_branch``, ``read_config``: the repository's default branch and the
   ``.github/codex-review.yml`` on it (never the PR's base or head, which the
   PR's author may control); ``report_config_errors`` tells the PR, once per
-  distinct set of errors;
+  distinct set of errors, in the words of ``render_config_errors``;
 - ``choose_scope``: the whole PR, or the commits since the last reviewed head
   when that is an ancestor of the head (compare API);
 - ``wanted_paths``, ``fetch_heads``: the files whose head contents the review
@@ -32,9 +32,10 @@ from workers.logs import get_logger
 from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig, parse_config
 from workers.review.guidelines import AGENTS_FILE
 from workers.review.records import Notices
-from workers.review.render import render_config_errors
+from workers.review.render import BODY_BUDGET, code_span
 from workers.review.select import CompareStatus, ReviewScope, review_scope
 from workers.review.threads import map_in_threads
+from workers.sanitize import sanitize, truncate
 
 log = get_logger("workers.review")
 
@@ -95,6 +96,26 @@ def report_config_errors(
         gh.create_issue_comment(job.pr_number, body)
     except GitHubError as exc:
         log.warning("could not report configuration errors", error=str(exc))
+
+
+def render_config_errors(errors: ConfigErrors, *, used_defaults: bool) -> str:
+    """A PR comment explaining why ``.github/codex-review.yml`` was not used.
+
+    ``used_defaults`` says whether the review went ahead with the default settings.
+    """
+    items = "\n".join(f"- {sanitize(message, max_bytes=1_000)}" for message in errors.messages)
+    outcome = (
+        "This pull request was reviewed with the default settings."
+        if used_defaults
+        else "This pull request was not reviewed."
+    )
+    body = (
+        f"### Codex review: configuration problem\n\n"
+        f"{code_span(CONFIG_PATH)} on the default branch is invalid and was not used. "
+        f"{outcome} Fix the file on the default branch, then comment `/codex review`."
+        f"\n\n{items}"
+    )
+    return truncate(body, BODY_BUDGET)
 
 
 def choose_scope(
