@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from tests.emulators.openai import Answer, ResponsesEmulator, count_tokens, findings, rate_limited
 from tests.model.helpers import FakeClock, Prompt
-from workers.model import CallContext, ModelClient, ModelConfig, RetryPolicy
+from workers.model import CallContext, ModelClient, ModelConfig, RetryPolicy, review_segment
 from workers.redis_server import RedisServer
 
 
@@ -81,7 +81,7 @@ def run(segments: int) -> None:
             )
             with httpx.Client(timeout=10) as http:
                 client = ModelClient(config, http=http, redis_client=store, clock=clock, rng=rng)
-                reviews = [client.review_segment(prompt, call) for _ in range(segments)]
+                reviews = [review_segment(client, prompt, call) for _ in range(segments)]
             waits = [r.waited_seconds for r in reviews]
             print(
                 f"{name:48} {sum(r.status == 'ok' for r in reviews):>4} "

@@ -9,14 +9,15 @@ their author first.
 
 from __future__ import annotations
 
-from workers import pipeline
 from workers.fix.service import handle_command
 from workers.fix.wiring import build_deps
+from workers.github.urls import web_host_for
 from workers.jobs import CommandJob, ReviewJob
 from workers.logs import get_logger
 from workers.review.marker import parse_comment_finding
-from workers.review.pipeline import ReviewOutcome, web_host_for
+from workers.review.outcome import ReviewOutcome
 from workers.review.render import help_text
+from workers.review.task import review_pull_request
 from workers.runtime import Runtime
 
 log = get_logger("workers.commands")
@@ -44,7 +45,7 @@ def run_command(job: CommandJob, runtime: Runtime) -> None:
     )
 
     def review(review_job: ReviewJob) -> str:
-        return review_summary(pipeline.run_review(review_job, runtime))
+        return review_summary(review_pull_request(review_job, runtime))
 
     deps = build_deps(
         job,

@@ -1,6 +1,6 @@
 """The Celery tasks: thin wrappers that decode a job, guard it, and call the real work.
 
-``codex.review`` -> ``workers.pipeline.run_review``; ``codex.command`` ->
+``codex.review`` -> ``workers.review.task.review_pull_request``; ``codex.command`` ->
 ``workers.commands.run_command``. A malformed job is logged with its delivery
 id and dropped, never retried. ``run_guarded`` is the one path every task
 (including ones added later) takes through the idempotency guard; it is the
@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 import structlog
 from celery import Celery
 
-from workers import commands, pipeline
+from workers import commands
 from workers.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
 from workers.ledger import JobGuard
 from workers.logs import get_logger
+from workers.review.task import review_pull_request
 from workers.runtime import Runtime, current
 
 log = get_logger("workers.tasks")
@@ -69,7 +70,7 @@ def run_guarded(
 
 
 def _review(job: Mapping[str, Any]) -> str:
-    return run_guarded(job, ReviewJob.from_dict, pipeline.run_review)
+    return run_guarded(job, ReviewJob.from_dict, review_pull_request)
 
 
 def _command(job: Mapping[str, Any]) -> str:

@@ -21,6 +21,7 @@ import redis
 from workers.config import ConfigError, WorkerSettings, load_settings
 from workers.github import GitHubApp
 from workers.github.errors import AuthError, GitHubError, NotFound, TransportError
+from workers.logs import configure_logging
 from workers.model import CallContext, ModelClient, ModelSettings
 
 _PING_SCHEMA: dict[str, Any] = {
@@ -139,6 +140,8 @@ def run_checks(settings: WorkerSettings) -> list[Check]:
 @click.command()
 def doctor() -> None:
     """Check configuration, key, broker, GitHub and the model."""
+    # The clients log; only warnings reach the terminal, on stderr, away from the report.
+    configure_logging("WARNING", "console")
     try:
         settings = load_settings(WorkerSettings)
     except ConfigError as exc:

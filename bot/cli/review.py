@@ -1,6 +1,6 @@
 """``codex-bot review OWNER/REPO#N [--dry-run]``: run the review pipeline once, in-process.
 
-The same flow the worker runs (``workers.review.pipeline``), with a progress
+The same flow the worker runs (``workers.review.flow``), with a progress
 bar over segments. GitHub access is the App's (``APP_ID`` + ``PRIVATE_KEY`` or
 ``PRIVATE_KEY_PATH``; the installation is looked up unless
 ``--installation-id`` is given) or a personal ``GITHUB_TOKEN``. With no
@@ -35,21 +35,16 @@ from workers.diff import FileDiff, PlanOptions, ReviewPlan
 from workers.github import GitHubApp, GitHubClient, LocalPacer, retry_policy
 from workers.github.errors import GitHubError
 from workers.github.models import AppIdentity
+from workers.github.urls import web_host_for
 from workers.jobs import ReviewJob
+from workers.logs import configure_logging
 from workers.model import ModelClient, ModelConfig, ModelSettings
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
-from workers.review.pipeline import (
-    DraftReview,
-    LocalReview,
-    PipelineSettings,
-    ReviewDeps,
-    ReviewOutcome,
-    ReviewService,
-    review_plan_locally,
-    web_host_for,
-)
+from workers.review.flow import ReviewFlow
+from workers.review.outcome import DraftReview, PipelineSettings, ReviewDeps, ReviewOutcome
 from workers.review.progress import SegmentStatus
+from workers.review.segments import LocalReview, review_local_plan
 
 _TARGET = re.compile(r"^(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(?P<number>\d+)$")
 
@@ -169,6 +164,8 @@ def describe(outcome: ReviewOutcome) -> str:
 def review(target: str, dry_run: bool, installation_id: int | None) -> None:
     """Review one pull request now: codex-bot review OWNER/REPO#N."""
     repository, number = parse_target(target)
+    # The flow logs; only warnings reach the terminal, on stderr, away from the output.
+    configure_logging("WARNING", "console")
     console = Console(stderr=True)
     try:
         settings = ReviewCliSettings()
@@ -251,7 +248,7 @@ def _run(
         )
         try:
             with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-                return ReviewService(deps, progress=_Bar(bar)).run(job, dry_run=dry_run)
+                return ReviewFlow(deps, progress=_Bar(bar)).run(job, dry_run=dry_run)
         finally:
             model.close()
 
@@ -320,6 +317,8 @@ def review_local_diff(
     options: PlanOptions | None = None,
 ) -> None:
     """Review ``plan``'s segments with the model and print the anchored findings."""
+    # The model client logs; only warnings reach the terminal, on stderr, away from the JSON.
+    configure_logging("WARNING", "console")
     try:
         settings = LocalDiffSettings()
         config = ModelSettings(
@@ -331,7 +330,7 @@ def review_local_diff(
     with _redis(settings.redis_url) as store:
         model = ModelClient.create(config, store)
         try:
-            result = review_plan_locally(model, files, heads, plan, options=options)
+            result = review_local_plan(model, files, heads, plan, options=options)
         finally:
             model.close()
     if fmt == "json":

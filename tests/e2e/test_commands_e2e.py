@@ -30,7 +30,7 @@ from tests.e2e.review_support import ReviewStack, pull_request_payload, wait_for
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, findings
 from tests.emulators.openai.server import text
-from tests.review_flow.conftest import finding
+from tests.review.conftest import finding
 from workers.redis_server import RedisServer
 from workers.slash import parse_command
 

@@ -12,7 +12,7 @@ import pytest
 from tests.e2e.review_support import ReviewStack, pull_request_payload, wait_for
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, findings, slow
-from tests.review_flow.conftest import (
+from tests.review.conftest import (
     BASE_FILES,
     BUG,
     BUG_FIX,

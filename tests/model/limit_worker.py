@@ -16,7 +16,7 @@ import httpx
 import redis
 from pydantic import SecretStr
 
-from workers.model import CallContext, LimiterSettings, ModelClient, ModelConfig
+from workers.model import CallContext, LimiterSettings, ModelClient, ModelConfig, review_segment
 
 WINDOW = 0.5
 TOKENS_PER_WINDOW = 1000
@@ -55,7 +55,7 @@ def main(base_url: str, redis_url: str, prefix: str, calls: int, threads: int, t
         prompt = Prompt(INSTRUCTIONS, INPUT, "rubric", tokens)
         call = CallContext(1, "octo/widgets", 1, "a" * 40, "d")
         with ThreadPoolExecutor(threads) as pool:
-            results = list(pool.map(lambda _: client.review_segment(prompt, call), range(calls)))
+            results = list(pool.map(lambda _: review_segment(client, prompt, call), range(calls)))
     store.close()
     print(json.dumps([r.status for r in results]))
 

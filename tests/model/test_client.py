@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -21,7 +24,8 @@ from tests.emulators.openai import (
     text,
 )
 from tests.model.helpers import CALL, FINDING, FakeClock, Prompt, make_client, make_config
-from workers.model import AzureSettings, ModelConfig
+from workers.logs import configure_logging
+from workers.model import AzureSettings, ModelConfig, review_segment
 from workers.model.retry import RetryPolicy
 from workers.redis_server import RedisServer
 
@@ -48,8 +52,8 @@ def test_review_sends_the_documented_request_and_records_usage(env: Env) -> None
     config = make_config(emulator, prefix, service_tier="flex")
     client = make_client(config, redis_url)
 
-    first = client.review_segment(PROMPT, CALL)
-    second = client.review_segment(PROMPT, CALL)
+    first = review_segment(client, PROMPT, CALL)
+    second = review_segment(client, PROMPT, CALL)
 
     assert first.status == "ok"
     assert first.error is None
@@ -100,7 +104,7 @@ def test_429_storm_is_retried_with_the_server_waits(env: Env) -> None:
     clock = FakeClock()
     client = make_client(make_config(emulator, prefix), redis_url, clock)
 
-    review = client.review_segment(PROMPT, CALL)
+    review = review_segment(client, PROMPT, CALL)
 
     assert review.status == "ok"
     assert clock.sleeps == [1.5, 2.0, 6.0]
@@ -114,7 +118,7 @@ def test_retries_stop_at_max_attempts(env: Env) -> None:
     emulator.add(error(500, "The server had an error.", type_="server_error"))
     clock = FakeClock()
     config = make_config(emulator, prefix, retry=RetryPolicy(max_attempts=3, base_delay=0.5))
-    review = make_client(config, redis_url, clock).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url, clock), PROMPT, CALL)
 
     assert review.status == "failed"
     assert review.error is not None
@@ -128,8 +132,8 @@ def test_a_wait_beyond_the_total_budget_is_not_slept(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(rate_limited(reset_requests="6m0s", reset_tokens=None))
     clock = FakeClock()
-    review = make_client(make_config(emulator, prefix), redis_url, clock).review_segment(
-        PROMPT, CALL
+    review = review_segment(
+        make_client(make_config(emulator, prefix), redis_url, clock), PROMPT, CALL
     )
     assert review.status == "failed"
     assert clock.sleeps == []
@@ -141,7 +145,7 @@ def test_server_errors_then_success(env: Env) -> None:
     emulator.add(error(503, "Slow down.", type_="server_error"), times=1)
     emulator.add(error(500, "Oops.", type_="server_error"), times=1)
     emulator.add(findings([FINDING]))
-    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(make_config(emulator, prefix), redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert len(review.findings) == 1
     assert [r.status_code for r in emulator.requests] == [503, 500, 200]
@@ -152,7 +156,7 @@ def test_timeouts_are_retried(env: Env) -> None:
     emulator.add(slow(1.0), times=1)
     emulator.add(findings([FINDING]))
     config = make_config(emulator, prefix, read_timeout=0.3)
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert review.retries == 1
 
@@ -161,8 +165,8 @@ def test_quota_exhaustion_is_not_retried(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(quota_exhausted())
     clock = FakeClock()
-    review = make_client(make_config(emulator, prefix), redis_url, clock).review_segment(
-        PROMPT, CALL
+    review = review_segment(
+        make_client(make_config(emulator, prefix), redis_url, clock), PROMPT, CALL
     )
     assert review.status == "failed"
     assert review.error is not None
@@ -177,8 +181,8 @@ def test_quota_exhausted_key_is_parked_and_the_next_key_used(env: Env) -> None:
     emulator.add(findings([]))
     config = make_config(emulator, prefix, keys=("sk-test-0", "sk-test-1"))
     client = make_client(config, redis_url)
-    assert client.review_segment(PROMPT, CALL).status == "ok"
-    assert client.review_segment(PROMPT, CALL).status == "ok"
+    assert review_segment(client, PROMPT, CALL).status == "ok"
+    assert review_segment(client, PROMPT, CALL).status == "ok"
     # key 0 at most once (if it was chosen first), never again once parked
     keys = [r.key for r in emulator.requests]
     assert keys.count("sk-test-0") <= 1
@@ -194,7 +198,7 @@ def test_key_with_most_remaining_capacity_is_chosen(env: Env) -> None:
     config = make_config(emulator, prefix, keys=("sk-test-0", "sk-test-1"))
     client = make_client(config, redis_url)
     for _ in range(4):
-        assert client.review_segment(PROMPT, CALL).status == "ok"
+        assert review_segment(client, PROMPT, CALL).status == "ok"
     keys = [r.key for r in emulator.requests]
     # Once both keys reported their remaining tokens, the larger pool keeps winning.
     assert keys[2:] == ["sk-test-0", "sk-test-0"]
@@ -204,14 +208,14 @@ def test_unsupported_temperature_is_dropped_and_remembered(env: Env) -> None:
     emulator, redis_url, prefix = env
     config = make_config(emulator, prefix, temperature=0.2)
     client = make_client(config, redis_url)
-    assert client.review_segment(PROMPT, CALL).status == "ok"
-    assert client.review_segment(PROMPT, CALL).status == "ok"
+    assert review_segment(client, PROMPT, CALL).status == "ok"
+    assert review_segment(client, PROMPT, CALL).status == "ok"
     statuses = [r.status_code for r in emulator.requests]
     assert statuses == [400, 200, 200]
     assert ["temperature" in b for b in _bodies(emulator)] == [True, False, False]
     # Another worker sharing the Redis learns it without paying the 400.
     other = make_client(config, redis_url)
-    assert other.review_segment(PROMPT, CALL).status == "ok"
+    assert review_segment(other, PROMPT, CALL).status == "ok"
     assert "temperature" not in emulator.requests[-1].body
 
 
@@ -220,7 +224,7 @@ def test_incomplete_is_retried_once_with_a_larger_budget(env: Env) -> None:
     emulator.add(incomplete(), times=1)
     emulator.add(findings([FINDING]))
     config = make_config(emulator, prefix, max_output_tokens=1000)
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert [b["max_output_tokens"] for b in _bodies(emulator)] == [1000, 2000]
 
@@ -229,7 +233,7 @@ def test_incomplete_twice_reports_the_segment_incomplete(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(incomplete())
     config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "incomplete"
     assert review.error == "incomplete: max_output_tokens"
     assert len(emulator.requests) == 2  # no escalation: the pipeline splits the segment
@@ -239,7 +243,7 @@ def test_malformed_json_gets_one_repair(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(text('{"findings": [oops'), times=1)
     emulator.add(findings([FINDING]))
-    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(make_config(emulator, prefix), redis_url), PROMPT, CALL)
     assert review.status == "ok"
     repair = emulator.requests[1].body["input"]
     assert repair[0] == {"role": "user", "content": PROMPT.input}
@@ -251,7 +255,7 @@ def test_malformed_json_gets_one_repair(env: Env) -> None:
 def test_schema_violation_twice_fails_the_segment(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(findings([{**FINDING, "priority": 9}]))
-    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(make_config(emulator, prefix), redis_url), PROMPT, CALL)
     assert review.status == "failed"
     assert review.findings == ()
     assert review.error is not None
@@ -275,7 +279,7 @@ def test_needs_deeper_analysis_escalates_to_the_full_model(env: Env) -> None:
     emulator.add(findings([], needs_deeper=True), model="gpt-5-codex-mini")
     emulator.add(findings([FINDING]), model="gpt-5-codex")
     config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert review.escalated
     assert review.model == "gpt-5-codex"
@@ -293,7 +297,7 @@ def test_invalid_output_escalates(env: Env) -> None:
     emulator.add(text("not json"), model="gpt-5-codex-mini")
     emulator.add(findings([]), model="gpt-5-codex")
     config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert review.escalated
     assert len(emulator.requests) == 3  # mini, mini repair, full
@@ -303,15 +307,15 @@ def test_monthly_budget_stops_new_calls(env: Env) -> None:
     emulator, redis_url, prefix = env
     config = make_config(emulator, prefix, monthly_budget_usd=Decimal("0.000001"))
     client = make_client(config, redis_url)
-    assert client.review_segment(PROMPT, CALL).status == "ok"
-    blocked = client.review_segment(PROMPT, CALL)
+    assert review_segment(client, PROMPT, CALL).status == "ok"
+    blocked = review_segment(client, PROMPT, CALL)
     assert blocked.status == "budget_exceeded"
     assert blocked.error is not None
     assert "monthly model budget" in blocked.error
     assert "octo/widgets" in blocked.error
     assert len(emulator.requests) == 1
     other_repo = replace(CALL, repository="octo/other")
-    assert client.review_segment(PROMPT, other_repo).status == "ok"
+    assert review_segment(client, PROMPT, other_repo).status == "ok"
     decision = client.ledger.check("octo/widgets", now=FakeClock().time())
     assert not decision.allowed
     assert decision.status == "exceeded"
@@ -336,8 +340,8 @@ def test_function_tools_are_answered_and_replayed_statelessly(env: Env) -> None:
     emulator.add(function_call("search", pattern="helper("), times=1)
     emulator.add(findings([FINDING]))
     host = Host()
-    review = make_client(make_config(emulator, prefix), redis_url).review_segment(
-        PROMPT, CALL, host
+    review = review_segment(
+        make_client(make_config(emulator, prefix), redis_url), PROMPT, CALL, host
     )
     assert review.status == "ok"
     assert host.calls == [("read_file", "app.py", 1, 2), ("search", "helper(")]
@@ -373,7 +377,7 @@ def test_tool_rounds_are_bounded(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(function_call("search", pattern="x"))
     config = make_config(emulator, prefix, max_tool_rounds=2)
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL, Host())
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL, Host())
     assert review.status == "failed"
     assert len(emulator.requests) == 3
 
@@ -384,8 +388,8 @@ def test_bad_tool_arguments_go_back_to_the_model_as_text(env: Env) -> None:
     emulator.add(function_call("delete_repo"), times=1)
     emulator.add(findings([]))
     host = Host()
-    review = make_client(make_config(emulator, prefix), redis_url).review_segment(
-        PROMPT, CALL, host
+    review = review_segment(
+        make_client(make_config(emulator, prefix), redis_url), PROMPT, CALL, host
     )
     assert review.status == "ok"
     assert host.calls == []
@@ -410,7 +414,7 @@ def test_azure_endpoint_uses_api_key_and_deployments(env: Env) -> None:
             base=make_config(emulator, prefix).prices,
         ),
     )
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     request = emulator.requests[0]
     assert request.path == "/openai/v1/responses"
@@ -441,21 +445,26 @@ def test_structured_call_with_another_schema(env: Env) -> None:
     assert emulator.requests[0].body["text"]["format"]["name"] == "fix"
 
 
-def test_every_call_is_logged_with_request_id_and_limits_but_never_the_key(
-    env: Env, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_every_call_is_logged_with_request_id_and_limits_but_never_the_key(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(rate_limited(retry_after_ms=10), times=1)
     emulator.add(findings([]))
-    caplog.set_level("INFO", logger="workers.model")
-    make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
-    calls = [r for r in caplog.records if r.getMessage().startswith("model call req_")]
-    assert [getattr(r, "request_id", None) for r in calls] == [
-        r.request_id for r in emulator.requests
-    ]
-    assert [getattr(r, "status", None) for r in calls] == [429, 200]
-    assert all("x-ratelimit-remaining-tokens" in getattr(r, "rate_limits", {}) for r in calls)
-    assert all("sk-test-0" not in r.getMessage() for r in caplog.records)
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging("INFO", "json", stream=stream)
+    try:
+        review_segment(make_client(make_config(emulator, prefix), redis_url), PROMPT, CALL)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    calls = [line for line in lines if line["event"] == "model call"]
+    assert [line["request_id"] for line in calls] == [r.request_id for r in emulator.requests]
+    assert all(str(line["request_id"]).startswith("req_") for line in calls)
+    assert [line["status"] for line in calls] == [429, 200]
+    assert all("x-ratelimit-remaining-tokens" in line["rate_limits"] for line in calls)
+    assert "sk-test-0" not in stream.getvalue()
 
 
 def test_the_server_can_forbid_a_retry(env: Env) -> None:
@@ -463,7 +472,7 @@ def test_the_server_can_forbid_a_retry(env: Env) -> None:
     emulator.add(
         error(500, "Do not retry.", type_="server_error", headers={"x-should-retry": "false"})
     )
-    review = make_client(make_config(emulator, prefix), redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(make_config(emulator, prefix), redis_url), PROMPT, CALL)
     assert review.status == "failed"
     assert len(emulator.requests) == 1
 
@@ -474,7 +483,7 @@ def test_endpoint_failures_are_not_escalated(env: Env) -> None:
     config = make_config(
         emulator, prefix, escalation_model="gpt-5-codex", retry=RetryPolicy(max_attempts=2)
     )
-    review = make_client(config, redis_url, FakeClock()).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url, FakeClock()), PROMPT, CALL)
     assert review.status == "failed"
     assert not review.escalated
     assert {b["model"] for b in _bodies(emulator)} == {"gpt-5-codex-mini"}
@@ -486,7 +495,7 @@ def test_escalation_respects_the_budget(env: Env) -> None:
     config = make_config(
         emulator, prefix, escalation_model="gpt-5-codex", monthly_budget_usd=Decimal("0.000001")
     )
-    review = make_client(config, redis_url).review_segment(PROMPT, CALL)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert not review.escalated
     assert review.model == "gpt-5-codex-mini"

@@ -12,19 +12,19 @@ from markdown_it import MarkdownIt
 from tests.review.doubles import Anchored, Missed
 from workers.findings import Finding
 from workers.review.config import ConfigErrors
+from workers.review.inputs import render_config_errors
 from workers.review.marker import ReviewMarker, parse_comment_finding, parse_comment_marker
 from workers.review.render import (
     GITHUB_BODY_LIMIT,
     GITHUB_CHECK_OUTPUT_LIMIT,
+    CostLine,
     NotReviewed,
     ReviewSummary,
-    Usage,
     code_span,
     fence_for,
     help_text,
     render_check_output,
     render_comment,
-    render_config_errors,
     render_inline,
     render_review_body,
     render_skipped_check,
@@ -71,7 +71,7 @@ def sample() -> tuple[ReviewSummary, Plan[Anchored]]:
         lines_reviewed=120,
         segments_reviewed=2,
         segments_total=4,
-        usage=Usage(
+        usage=CostLine(
             input_tokens=12_345, cached_input_tokens=2_000, output_tokens=1_234, cost_usd=0.0123
         ),
         not_reviewed=(
@@ -150,7 +150,7 @@ def test_nothing_reviewed_says_so() -> None:
         lines_reviewed=0,
         segments_reviewed=0,
         segments_total=3,
-        usage=Usage(),
+        usage=CostLine(),
         not_reviewed=summary.not_reviewed,
     )
     plan: Plan[Anchored] = plan_findings([], min_inline_priority=2, max_inline=20)

@@ -1,6 +1,6 @@
 """The model client: OpenAI's Responses API over httpx.
 
-Public surface: ``ModelClient`` (``structured``, ``review_segment``),
+Public surface: ``ModelClient`` (``structured``), ``review_segment``,
 ``ModelConfig`` / ``ModelSettings``, ``CallContext``, ``SegmentReview``,
 ``StructuredResult``, ``BudgetLedger``, ``ToolHost``, ``PriceTable``, ``Usage``.
 """
@@ -10,7 +10,7 @@ from workers.model.config import AzureSettings, LimiterSettings, ModelConfig, Mo
 from workers.model.ledger import BudgetDecision, BudgetLedger, CallContext, Totals
 from workers.model.pricing import Price, PriceTable
 from workers.model.retry import RetryPolicy
-from workers.model.review import SegmentReview, parse_findings
+from workers.model.review import SegmentReview, parse_findings, review_segment
 from workers.model.tools import TOOL_DEFINITIONS, ToolHost
 from workers.model.wire import Usage
 
@@ -34,4 +34,5 @@ __all__ = [
     "Totals",
     "Usage",
     "parse_findings",
+    "review_segment",
 ]

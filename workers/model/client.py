@@ -1,10 +1,10 @@
 """The Responses API client: one strict-JSON call, with retries, shared limits and accounting.
 
-``ModelClient.structured`` is the generic call (``/codex fix`` uses it with its
-own schema); ``ModelClient.review_segment`` (in ``review.py``) builds the
-review on it. Model-side problems never raise out of these two: they become a
-result with ``status`` ``failed``, ``incomplete`` or ``budget_exceeded`` and a
-reason. Inside, ``_send`` raises the ``ModelError`` tree of ``errors.py``.
+``ModelClient.structured`` is the one call (``/codex fix`` uses it with its
+own schema); ``workers.model.review.review_segment`` builds the review, with
+its escalation, on it. Model-side problems never raise out of it: they become
+a result with ``status`` ``failed``, ``incomplete`` or ``budget_exceeded`` and
+a reason. Inside, ``_send`` raises the ``ModelError`` tree of ``errors.py``.
 
 ``store`` is always false, so nothing can be referenced by
 ``previous_response_id``: a tool round or a repair resends the earlier output
@@ -14,18 +14,18 @@ items (reasoning items with their ``encrypted_content``) in ``input``.
 from __future__ import annotations
 
 import json
-import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import httpx
 import redis
 
+from workers.logs import get_logger
 from workers.model.config import ModelConfig, ReasoningEffort
 from workers.model.errors import (
     ModelError,
@@ -42,10 +42,7 @@ from workers.model.retry import backoff, server_delay, should_retry
 from workers.model.tools import TOOL_DEFINITIONS, ToolHost, run_tool
 from workers.model.wire import ModelResponse, Usage
 
-if TYPE_CHECKING:
-    from workers.model.review import SegmentReview
-
-log = logging.getLogger("workers.model")
+log = get_logger("workers.model")
 
 T = TypeVar("T")
 ResultStatus = Literal["ok", "failed", "budget_exceeded", "incomplete"]
@@ -266,13 +263,6 @@ class ModelClient:
                     }
                 )
 
-    def review_segment(
-        self, prompt: ModelPrompt, call: CallContext, tools: ToolHost | None = None
-    ) -> SegmentReview:
-        from workers.model.review import review_segment
-
-        return review_segment(self, prompt, call, tools)
-
     # -- request building ---------------------------------------------------------------------
 
     def _body(
@@ -394,7 +384,7 @@ class ModelClient:
                 continue
             if isinstance(error, QuotaExhausted):
                 self.keys.park(lease.key_index, _QUOTA_PARK_SECONDS)
-                log.error("model key %d has no quota left; parked", lease.key_index)
+                log.error("model key has no quota left; parked", key_index=lease.key_index)
                 if len(self.keys.order()) > 0:  # raises when every key is parked
                     continue
             if not should_retry(error.retryable, answer_headers):
@@ -408,7 +398,12 @@ class ModelClient:
                 delay = backoff(failures - 1, policy, self._rng)
             if tally.waited + delay > policy.max_total_wait:
                 raise error
-            log.warning("model call failed (%s); retry %d in %.3fs", error, failures, delay)
+            log.warning(
+                "model call failed; retrying",
+                error=str(error),
+                retry=failures,
+                delay_seconds=round(delay, 3),
+            )
             tally.retries += 1
             tally.waited += delay
             self._clock.sleep(delay)
@@ -447,19 +442,12 @@ class ModelClient:
     ) -> None:
         limits = {name: answer.headers[name] for name in _RATE_HEADERS if name in answer.headers}
         log.info(
-            "model call %s status=%d model=%s key=%d latency_ms=%.0f tokens=%s limits=%s",
-            answer.headers.get("x-request-id"),
-            answer.status_code,
-            body.get("model"),
-            key_index,
-            (time.perf_counter() - started) * 1000,
-            usage.to_dict() if usage else None,
-            limits,
-            extra={
-                "request_id": answer.headers.get("x-request-id"),
-                "status": answer.status_code,
-                "model": body.get("model"),
-                "key_index": key_index,
-                "rate_limits": limits,
-            },
+            "model call",
+            request_id=answer.headers.get("x-request-id"),
+            status=answer.status_code,
+            model=body.get("model"),
+            key_index=key_index,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            tokens=usage.to_dict() if usage else None,
+            rate_limits=limits,
         )

@@ -2,28 +2,28 @@
 
 The model's JSON is untrusted: ``parse_findings`` validates it strictly
 (priorities 0-3, non-empty titles, ``line_end >= line_start``, bounded sizes)
-before any ``Finding`` exists. A segment the mini model marks
-``needs_deeper_analysis`` or fails on is retried on the escalation model when
-one is configured and the budget allows; both calls are recorded. Endpoint
-failures (429 storms, outages) are not escalated.
+before any ``Finding`` exists. ``review_segment`` is the only place that
+decides escalation: a segment the mini model marks ``needs_deeper_analysis``
+or fails on is retried on the escalation model when one is configured and the
+budget allows; both calls are recorded. Endpoint failures (429 storms,
+outages) are not escalated, and neither is a review whose model or reasoning
+effort the repository chose.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workers.findings import FINDINGS_SCHEMA, Finding
-from workers.model.client import ResultStatus, StructuredResult
+from workers.model.client import ModelClient, ModelPrompt, ResultStatus, StructuredResult
+from workers.model.config import ReasoningEffort
 from workers.model.ledger import CallContext
 from workers.model.tools import ToolHost
 from workers.model.wire import Usage
-
-if TYPE_CHECKING:
-    from workers.model.client import ModelClient, ModelPrompt
 
 MAX_FINDINGS = 50
 
@@ -110,11 +110,31 @@ class SegmentReview:
 
 
 def review_segment(
-    client: ModelClient, prompt: ModelPrompt, call: CallContext, tools: ToolHost | None
+    client: ModelClient,
+    prompt: ModelPrompt,
+    call: CallContext,
+    tools: ToolHost | None = None,
+    *,
+    model: str | None = None,
+    reasoning_effort: ReasoningEffort | None = None,
 ) -> SegmentReview:
+    """The findings for ``prompt``; ``status != "ok"`` means the segment was not reviewed.
+
+    ``model`` and ``reasoning_effort`` are a repository's own choice (either
+    one pins the call): one call, never escalated to another model.
+    """
     first = client.structured(
-        prompt, call, "review_findings", FINDINGS_SCHEMA, parse=parse_findings, tools=tools
+        prompt,
+        call,
+        "review_findings",
+        FINDINGS_SCHEMA,
+        parse=parse_findings,
+        tools=tools,
+        model=model,
+        reasoning_effort=reasoning_effort,
     )
+    if model is not None or reasoning_effort is not None:
+        return SegmentReview.from_results(first)
     escalation = client.config.escalation_model
     # Escalate when the mini model asks for it or answered unusably; not when the endpoint
     # failed (429s, outages): a pricier model would not fix those and would spend more.

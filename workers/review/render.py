@@ -21,7 +21,6 @@ from importlib import resources
 from typing import Any, Final, Literal
 
 from workers.findings import Finding
-from workers.review.config import CONFIG_PATH, ConfigErrors
 from workers.review.marker import ReviewMarker, comment_marker
 from workers.review.select import Inline, Listed, Plan, SkipReason
 from workers.sanitize import byte_length, sanitize, sanitize_code, truncate
@@ -33,7 +32,6 @@ CHECK_BUDGET: Final = 60_000
 MAX_TITLE_CHARS: Final = 200
 MAX_SUGGESTION_BYTES: Final = 20_000
 MAX_LISTED_BODY_BYTES: Final = 600
-CHECK_NAME: Final = "Codex review"
 
 _BACKTICKS: Final = re.compile(r"`+")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -167,7 +165,9 @@ class NotReviewed:
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
+class CostLine:
+    """Tokens and cost of one run as the review body and check run state them."""
+
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
@@ -189,7 +189,7 @@ class ReviewSummary:
     lines_reviewed: int
     segments_reviewed: int
     segments_total: int
-    usage: Usage
+    usage: CostLine
     not_reviewed: tuple[NotReviewed, ...] = ()
     scope_note: str | None = None
 
@@ -434,26 +434,6 @@ def render_skipped_check(reason: SkipReason) -> CheckOutput:
 
 
 # -- other messages -----------------------------------------------------------
-
-
-def render_config_errors(errors: ConfigErrors, *, used_defaults: bool) -> str:
-    """A PR comment explaining why ``.github/codex-review.yml`` was not used.
-
-    ``used_defaults`` says whether the review went ahead with the default settings.
-    """
-    items = "\n".join(f"- {sanitize(message, max_bytes=1_000)}" for message in errors.messages)
-    outcome = (
-        "This pull request was reviewed with the default settings."
-        if used_defaults
-        else "This pull request was not reviewed."
-    )
-    body = (
-        f"### Codex review: configuration problem\n\n"
-        f"{code_span(CONFIG_PATH)} on the default branch is invalid and was not used. "
-        f"{outcome} Fix the file on the default branch, then comment `/codex review`."
-        f"\n\n{items}"
-    )
-    return truncate(body, BODY_BUDGET)
 
 
 def load_template(name: str) -> str:

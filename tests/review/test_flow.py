@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.emulators.openai import findings
-from tests.review_flow.conftest import BUG, BUG_FIX, BUG_QUOTE, HEAD_CALC, REPO, World, finding
+from tests.review.conftest import BUG, BUG_FIX, BUG_QUOTE, HEAD_CALC, REPO, World, finding
 from workers.review.marker import ReviewMarker, parse_comment_marker
 
 

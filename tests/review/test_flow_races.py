@@ -10,7 +10,7 @@ import pytest
 
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import Answer, ResponsesEmulator, findings, incomplete
-from tests.review_flow.conftest import (
+from tests.review.conftest import (
     BUG,
     BUG_QUOTE,
     REPO,

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli.review import parse_target, review
 from tests.emulators.openai import findings
-from tests.review_flow.conftest import (
+from tests.review.conftest import (
     BUG,
     BUG_FIX,
     BUG_QUOTE,

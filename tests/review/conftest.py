@@ -21,7 +21,8 @@ from workers.jobs import ReviewJob, ReviewTrigger
 from workers.model import ModelClient, ModelConfig, RetryPolicy
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
-from workers.review.pipeline import PipelineSettings, ReviewDeps, ReviewOutcome, ReviewService
+from workers.review.flow import ReviewFlow
+from workers.review.outcome import PipelineSettings, ReviewDeps, ReviewOutcome
 
 REPO = "acme/calc"
 
@@ -132,8 +133,8 @@ class World:
             cache=SegmentCache(store, prefix=f"{self.prefix}:segment"),
         )
 
-    def service(self, **settings: Any) -> ReviewService:
-        return ReviewService(self.deps(**settings))
+    def service(self, **settings: Any) -> ReviewFlow:
+        return ReviewFlow(self.deps(**settings))
 
     def job(
         self, trigger: ReviewTrigger = "opened", head: str | None = None, delivery: str = "d-1"

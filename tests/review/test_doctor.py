@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from bot.cli.doctor import doctor
 from tests.emulators.openai import text
-from tests.review_flow.conftest import World
+from tests.review.conftest import World
 
 
 def env(world: World, **overrides: str) -> dict[str, str]:

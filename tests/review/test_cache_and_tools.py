@@ -88,7 +88,7 @@ def test_search_is_literal_and_bounded() -> None:
 
 
 def test_the_web_host_follows_the_api_url() -> None:
-    from workers.review.pipeline import web_host_for
+    from workers.github.urls import web_host_for
 
     assert web_host_for("https://api.github.com") == "github.com"
     assert web_host_for("https://ghe.example.com/api/v3") == "ghe.example.com"

@@ -1,24 +1,20 @@
-"""The review pipeline's task entry point: ``run_review(job, runtime)``.
+"""The review task's entry point: ``review_pull_request(job, runtime)``.
 
-The flow itself lives in ``workers.review.pipeline``; this wires it to the
-worker process's shared clients and logs the outcome.
+The flow itself lives in ``workers.review.flow``; this wires it to the worker
+process's shared clients and logs the outcome.
 """
 
 from __future__ import annotations
 
+from workers.github.urls import web_host_for
 from workers.jobs import ReviewJob
 from workers.logs import get_logger
 from workers.review.cache import SegmentCache
-from workers.review.pipeline import (
-    PipelineSettings,
-    ReviewDeps,
-    ReviewOutcome,
-    ReviewService,
-    web_host_for,
-)
+from workers.review.flow import ReviewFlow
+from workers.review.outcome import PipelineSettings, ReviewDeps, ReviewOutcome
 from workers.runtime import Runtime
 
-log = get_logger("workers.pipeline")
+log = get_logger("workers.review")
 
 
 # Threads one review may hold for model calls, whatever the keys allow.
@@ -46,7 +42,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     )
 
 
-def run_review(job: ReviewJob, runtime: Runtime) -> ReviewOutcome:
+def review_pull_request(job: ReviewJob, runtime: Runtime) -> ReviewOutcome:
     """Review ``job``'s pull request at its head SHA and post at most one review."""
     log.info(
         "review job received",
@@ -55,7 +51,7 @@ def run_review(job: ReviewJob, runtime: Runtime) -> ReviewOutcome:
         head_sha=job.head_sha,
         trigger=job.trigger,
     )
-    outcome = ReviewService(review_deps(runtime)).run(job)
+    outcome = ReviewFlow(review_deps(runtime)).run(job)
     log.info(
         "review finished",
         status=outcome.status,

@@ -1,0 +1,177 @@
+"""The check run's lifecycle, against typed doubles of GitHub and the records."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from workers.github.errors import NotFound, PermissionDenied, ServerError
+from workers.github.models import CheckRun
+from workers.jobs import ReviewJob
+from workers.review.checkrun import CheckRunApi, CheckRunIds, ReviewCheckRun
+
+HEAD = "a" * 40
+JOB = ReviewJob("d-1", 7, "acme/calc", 3, HEAD, "opened")
+
+
+@dataclass
+class Checks:
+    """GitHub's check runs: ``refuse`` fails creating, ``gone`` ids answer 404 on update."""
+
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    refuse: Exception | None = None
+    fail_updates: Exception | None = None
+    gone: set[int] = field(default_factory=set)
+
+    def create_check_run(
+        self,
+        name: str,
+        head_sha: str,
+        *,
+        status: str = "in_progress",
+        external_id: str | None = None,
+    ) -> CheckRun:
+        if self.refuse is not None:
+            raise self.refuse
+        run_id = 100 + len(self.runs)
+        self.runs[run_id] = {"name": name, "status": status, "external_id": external_id}
+        return CheckRun(run_id, name, status, None, head_sha)
+
+    def update_check_run(
+        self,
+        check_run_id: int,
+        *,
+        status: str | None = None,
+        conclusion: str | None = None,
+        title: str | None = None,
+        summary: str | None = None,
+        text: str | None = None,
+    ) -> CheckRun:
+        if check_run_id in self.gone:
+            raise NotFound("Not Found", status=404)
+        if self.fail_updates is not None:
+            raise self.fail_updates
+        run = self.runs.setdefault(check_run_id, {})
+        run.update(status=status, conclusion=conclusion, title=title, summary=summary, text=text)
+        return CheckRun(check_run_id, "Codex review", status or "", conclusion, HEAD)
+
+
+@dataclass
+class Ids:
+    """The records' check-run ids; ``broken`` makes every call a Redis error."""
+
+    ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    broken: bool = False
+
+    def _check(self) -> None:
+        if self.broken:
+            raise redis.ConnectionError("Redis is down")
+
+    def check_run(self, job: ReviewJob, head_sha: str) -> int | None:
+        self._check()
+        return self.ids.get((job.key, head_sha))
+
+    def remember_check_run(self, job: ReviewJob, head_sha: str, check_run_id: int) -> None:
+        self._check()
+        self.ids[(job.key, head_sha)] = check_run_id
+
+    def forget_check_run(self, job: ReviewJob, head_sha: str) -> None:
+        self._check()
+        self.ids.pop((job.key, head_sha), None)
+
+
+def opened(checks: CheckRunApi, ids: CheckRunIds) -> ReviewCheckRun:
+    check = ReviewCheckRun(checks, ids, JOB, HEAD, "Codex review")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        check.open_in(pool)
+        check.id()
+    return check
+
+
+def test_a_new_check_run_is_remembered_until_it_is_finished() -> None:
+    checks, ids = Checks(), Ids()
+
+    check = opened(checks, ids)
+
+    assert check.id() == 100
+    assert checks.runs[100]["external_id"] == JOB.key
+    assert ids.ids == {(JOB.key, HEAD): 100}
+    check.finish("success", "No problems", "Reviewed 1 file.", "details")
+    assert checks.runs[100]["status"] == "completed"
+    assert checks.runs[100]["conclusion"] == "success"
+    assert checks.runs[100]["text"] == "details"
+    assert ids.ids == {}
+
+
+def test_a_crashed_runs_check_run_is_reused_and_a_vanished_one_replaced() -> None:
+    checks, ids = Checks(), Ids({(JOB.key, HEAD): 42})
+    assert opened(checks, ids).id() == 42
+    assert checks.runs[42]["status"] == "in_progress"
+
+    checks.gone.add(42)
+    assert opened(checks, ids).id() == 101
+    assert ids.ids == {(JOB.key, HEAD): 101}
+
+
+def test_the_neutral_ends_complete_it_as_neutral() -> None:
+    checks = Checks()
+    check = opened(checks, Ids())
+
+    check.finish_neutral("Superseded", "The pull request moved.")
+
+    assert checks.runs[100]["conclusion"] == "neutral"
+    assert checks.runs[100]["title"] == "Superseded"
+    assert checks.runs[100]["summary"] == "The pull request moved."
+
+
+def test_when_github_refuses_a_check_run_the_review_goes_on_without_one() -> None:
+    checks, ids = Checks(refuse=PermissionDenied("no checks permission", status=403)), Ids()
+
+    check = opened(checks, ids)
+
+    assert check.id() is None
+    check.finish("success", "t", "s")
+    check.abandon(RuntimeError("boom"))
+    assert checks.runs == {}
+    assert ids.ids == {}
+
+
+def test_a_broken_redis_costs_only_the_crash_recovery_id() -> None:
+    checks = Checks()
+    check = opened(checks, Ids(broken=True))
+
+    assert check.id() == 100
+    check.finish("success", "t", "s")
+    assert checks.runs[100]["status"] == "completed"
+
+
+def test_an_abandoned_run_says_what_stopped_it_and_is_forgotten_even_if_completing_fails() -> None:
+    checks, ids = Checks(), Ids()
+    check = opened(checks, ids)
+
+    check.abandon(TimeoutError("slow"))
+
+    assert checks.runs[100]["title"] == "Review interrupted"
+    assert "(TimeoutError)" in checks.runs[100]["summary"]
+    assert ids.ids == {}
+
+    failing, kept = Checks(), Ids()
+    check = opened(failing, kept)
+    failing.fail_updates = ServerError("GitHub is down", status=502)
+    check.abandon(TimeoutError("slow"))
+    assert failing.runs[100]["status"] == "in_progress"
+    assert kept.ids == {}
+
+
+def test_a_run_never_opened_finishes_nothing() -> None:
+    checks, ids = Checks(), Ids()
+    check = ReviewCheckRun(checks, ids, JOB, HEAD, "Codex review")
+
+    check.finish_neutral("Already reviewed", "...")
+    check.abandon(RuntimeError("boom"))
+
+    assert check.id() is None
+    assert checks.runs == {}

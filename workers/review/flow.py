@@ -1,0 +1,407 @@
+"""The automatic review, end to end: one pull request at one head SHA becomes one review.
+
+``ReviewFlow.run(job)`` is the whole flow, with every dependency passed in
+(``ReviewDeps``): a GitHub client factory, the model client, Redis, settings
+and a clock. The steps, in order:
+
+1. an event for a head already recorded as reviewed ends at once, before any
+   GitHub call; otherwise the PR is read; a job whose head SHA is no longer
+   the PR's head is stale and does nothing (the job for the newer head does the
+   work); the PR's files and reviews are then read alongside the next steps; a
+   closed PR, a draft or a bot's PR (per configuration) is skipped with the
+   reason logged;
+2. read ``.github/codex-review.yml`` and the ``AGENTS.md`` files from the
+   repository's default branch only (never from the PR's base or head: the PR
+   must not be able to change its own review's instructions); an invalid file
+   is reported once on the PR and nothing is reviewed (``inputs``);
+3. check the monthly budgets (``budget``);
+4. open the "Codex review" check run at the head SHA (reused after a crash) in
+   the background: it is a paced write, and nothing else waits for it
+   (``checkrun``);
+5. from the bot's earlier reviews: their hidden markers give the last reviewed
+   SHA and every fingerprint already posted; a review already made at this head
+   ends the job (duplicate delivery, opened racing synchronize, a retried job);
+6. take the diff: the commits since the last reviewed SHA when it is an
+   ancestor of the head (compare API), else the whole PR;
+7. head contents of the files to review: an added file is rebuilt from its
+   patch, the others are fetched concurrently, the ``AGENTS.md`` files read
+   meanwhile; plan the segments with them (enclosing scopes, suggestions);
+8. review all segments (``segments.SegmentReviewer``: content cache, model,
+   split-and-retry of a segment whose answer was cut off);
+9. anchor the findings to the PR's diff (not the incremental one: only lines
+   of the PR diff take comments), choose inline versus summary, drop repeats,
+   while the PR head is read again (``summary``);
+10. when the head moved, post nothing (the newer job wins);
+11. post one review with event COMMENT at the reviewed SHA, under a per-PR
+    lock (findings another run posted meanwhile are dropped first), and
+    complete the check run with what was reviewed and what it cost.
+
+A ``/codex review`` command (trigger ``command``) reviews the current head even
+when it was reviewed already: the whole PR, with every finding posted before
+filtered out, so a re-review posts only new findings, or a review that says
+there are none.
+
+Errors. GitHub failures (``workers.github.errors.GitHubError``) of optional
+steps (one file's contents, the check run, a config-error comment) degrade the
+review and are listed in it; failures of the steps the review cannot do without
+propagate to the caller (the task). Model failures never raise: the segment is
+listed as not reviewed. Whatever ends the run early, the check run is completed
+with an honest message (best effort) before the error propagates.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from workers.diff import FileDiff, PlanOptions, anchor_findings, plan_review
+from workers.github.client import GitHubClient
+from workers.github.models import PullFile, PullRequest, Review
+from workers.jobs import ReviewJob
+from workers.logs import get_logger
+from workers.model.ledger import CallContext
+from workers.model.wire import Usage
+from workers.prompts.render import PullContext
+from workers.review import budget, inputs
+from workers.review.checkrun import ReviewCheckRun
+from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig
+from workers.review.guidelines import Guidelines
+from workers.review.heads import known_heads
+from workers.review.marker import PriorReviews
+from workers.review.outcome import OutcomeStatus, ReviewDeps, ReviewOutcome
+from workers.review.progress import NO_PROGRESS, Progress
+from workers.review.records import ReviewRecords
+from workers.review.render import render_check_output
+from workers.review.segments import SegmentReviewer, SegmentWork, models_used
+from workers.review.select import ReviewScope, check_conclusion, skip_reason
+from workers.review.summary import compose_review, summarize_run
+from workers.review.toolhost import HeadToolHost
+
+log = get_logger("workers.review")
+
+# A head read before waiting this long for the posting lock is read again.
+_REREAD_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What the steps share within one run."""
+
+    job: ReviewJob
+    gh: GitHubClient
+    pull: PullRequest
+    config: RepoConfig
+    bot_login: str
+    default_branch: str
+    check: ReviewCheckRun
+    dry_run: bool
+
+    @property
+    def head(self) -> str:
+        return self.pull.head_sha
+
+    @property
+    def automatic(self) -> bool:
+        """An event's review, as opposed to one a person asked for with ``/codex review``."""
+        return self.job.trigger != "command"
+
+
+class _Laps:
+    """Wall time of the flow's steps as they end, for the log; never used to decide."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self._laps.append((name, round(now - self._last, 3)))
+        self._last = now
+
+    def items(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self._laps)
+
+
+class ReviewFlow:
+    """Runs the review flow; one instance serves many jobs (it holds no per-job state)."""
+
+    def __init__(self, deps: ReviewDeps, *, progress: Progress = NO_PROGRESS) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.progress = progress
+        self.records = ReviewRecords(
+            deps.redis, self.settings.redis_prefix, self.settings.record_ttl_seconds
+        )
+        self.reviewer = SegmentReviewer(
+            deps.model,
+            cache=deps.cache,
+            progress=progress,
+            concurrency=self.settings.model_concurrency,
+        )
+
+    def run(self, job: ReviewJob, *, dry_run: bool = False) -> ReviewOutcome:
+        """Review ``job``; with ``dry_run`` nothing is written to GitHub or to the records."""
+        laps = _Laps()
+        self.progress.stage("reading")
+        # An event for a head this bot already reviewed needs nothing from GitHub.
+        if job.trigger != "command" and self.records.was_reviewed(job, job.head_sha):
+            return ReviewOutcome("duplicate", f"{job.head_sha} was already reviewed", job.head_sha)
+        gh = self.deps.github(job.installation_id, job.repository)
+        # The first request also mints the installation token: alone, so that an
+        # unreachable GitHub is waited for once, not once per thread.
+        pull = gh.get_pull(job.pr_number)
+        # A command reviews whatever the head is now; an event only the head it names.
+        if job.trigger != "command" and pull.head_sha != job.head_sha:
+            log.info("stale review job", pr_head=pull.head_sha[:12])
+            return ReviewOutcome("stale", f"the PR head moved to {pull.head_sha}", job.head_sha)
+        # The PR's reviews and files are read while the configuration is: a PR skipped
+        # by its configuration wastes two reads, every other job saves a round trip.
+        # The third thread opens the check run once the configuration allows a review.
+        early = ThreadPoolExecutor(max_workers=3, thread_name_prefix="review-read")
+        try:
+            reviews = early.submit(gh.list_reviews, pull.number)
+            files = early.submit(gh.list_pull_files, pull.number)
+            return self._admit(job, gh, pull, early, reviews, files, laps, dry_run=dry_run)
+        finally:
+            early.shutdown(wait=False, cancel_futures=True)
+
+    def _admit(
+        self,
+        job: ReviewJob,
+        gh: GitHubClient,
+        pull: PullRequest,
+        early: ThreadPoolExecutor,
+        reviews: Future[tuple[Review, ...]],
+        files: Future[tuple[PullFile, ...]],
+        laps: _Laps,
+        *,
+        dry_run: bool,
+    ) -> ReviewOutcome:
+        """Steps 2 to 4: the configuration, the budget, the check run; then the review."""
+        head = pull.head_sha
+        bot_login = self.settings.bot_login or gh.app_identity().bot_login
+        branch = inputs.trusted_branch(gh, pull)
+        config = inputs.read_config(gh, branch)
+        if isinstance(config, ConfigErrors):
+            if not dry_run:
+                inputs.report_config_errors(gh, self.records, job, config)
+            return ReviewOutcome("skipped", "invalid " + CONFIG_PATH, head)
+        skip = skip_reason(
+            state=pull.state,
+            draft=pull.draft,
+            author_login=pull.author_login,
+            author_type=pull.author_type,
+            config=config,
+            requested=job.trigger == "command",
+        )
+        if skip is not None:
+            log.info("review skipped", reason=skip.message)
+            return ReviewOutcome("skipped", skip.message, head)
+        now = self.deps.clock()
+        limit = config.monthly_budget_usd
+        spent_out = budget.over_budget(self.deps.model.ledger, job.repository, limit, now)
+        if spent_out is not None:
+            if not dry_run:
+                budget.report_budget(gh, self.records, job, spent_out, now)
+            return ReviewOutcome("budget_exceeded", spent_out, head)
+        if job.trigger != "command" and self.records.was_reviewed(job, head):
+            return ReviewOutcome("duplicate", f"{head} was already reviewed", head)
+
+        check = ReviewCheckRun(gh, self.records, job, head, self.settings.check_run_name)
+        if not dry_run:
+            check.open_in(early)
+        run = _Run(job, gh, pull, config, bot_login, branch, check, dry_run)
+        try:
+            outcome = self._review(run, reviews.result(), files.result(), laps)
+        except BaseException as exc:
+            check.abandon(exc)  # best effort, then the error goes on to the task
+            raise
+        return replace(outcome, check_run_id=check.id(), timings=laps.items())
+
+    def _review(
+        self, run: _Run, reviews: tuple[Review, ...], files: tuple[PullFile, ...], laps: _Laps
+    ) -> ReviewOutcome:
+        """Steps 5 to 11."""
+        laps.lap("read")
+        job, gh, pull, config, head = run.job, run.gh, run.pull, run.config, run.head
+        prior = PriorReviews.collect(
+            bot_login=run.bot_login, reviews=[(r.author_login, r.body) for r in reviews]
+        )
+        if run.automatic and head in prior.reviewed_heads:
+            run.check.finish_neutral(
+                "Already reviewed",
+                f"A review of `{head[:12]}` was already posted on this pull request.",
+            )
+            return self._nothing_new(run, f"{head} was already reviewed")
+
+        pr_diffs = tuple(inputs.file_diff(f) for f in files)
+        if run.automatic:
+            scope, diffs = inputs.choose_scope(
+                gh,
+                head=head,
+                last_reviewed=self.records.last_reviewed(job) or prior.last_reviewed_sha,
+                incremental=config.incremental,
+                pr_diffs=pr_diffs,
+            )
+        else:
+            # A person asked for a review: the whole PR, repeats still filtered out.
+            scope, diffs = ReviewScope("full", "requested with `/codex review`"), pr_diffs
+        if scope.kind == "up_to_date" and run.automatic:
+            run.check.finish_neutral("Nothing new to review", scope.reason)
+            return self._nothing_new(run, scope.reason)
+
+        self.progress.stage("planning")
+        work = self._plan(run, diffs, pr_diffs)
+        laps.lap("plan")
+
+        self.progress.stage("reviewing")
+        results = self.reviewer.review(work)
+        laps.lap("review")
+
+        # The head is read again while the findings are placed and rendered.
+        with ThreadPoolExecutor(max_workers=1) as side:
+            reread = None if run.dry_run else side.submit(gh.get_pull, pull.number)
+            reread_at = time.monotonic()
+            leaves = [leaf for result in results for leaf in result.leaves]
+            findings = [finding for result in results for finding in result.findings]
+            anchors = anchor_findings(findings, pr_diffs, work.contents)
+            usage = sum((r.usage for r in results), Usage())
+            cost = sum((r.cost_usd for r in results), Decimal(0))
+            summary = summarize_run(
+                head_sha=head,
+                base_sha=pull.base_sha,
+                scope=scope,
+                plan=work.plan,
+                results=results,
+                model=models_used(results) or self.deps.model.config.model,
+                usage=usage,
+                cost_usd=cost,
+            )
+            host = self.settings.web_host
+            known_fps = prior.fingerprints | self.records.fingerprints(job)
+            decided, draft = compose_review(summary, anchors, config, known_fps, host)
+            current_head = None if reread is None else reread.result().head_sha
+        base = ReviewOutcome(
+            "dry_run",
+            "dry run: nothing posted",
+            head,
+            draft=draft,
+            inline=len(decided.inline),
+            in_body=len(decided.listed),
+            segments=len(leaves),
+            segments_failed=sum(not r.reviewed for r in leaves),
+            cached_segments=sum(r.status == "cached" for r in leaves),
+            usage=usage,
+            cost_usd=cost,
+            incremental=scope.kind == "incremental",
+        )
+        if run.dry_run:
+            return base
+
+        self.progress.stage("posting")
+        with self.records.post_lock(job, self.settings.post_lock_seconds):
+            if time.monotonic() - reread_at > _REREAD_SECONDS:
+                # The lock was held by another job for a while: the head read is old.
+                current_head = gh.get_pull(pull.number).head_sha
+            if current_head != head:
+                run.check.finish_neutral(
+                    "Superseded",
+                    f"The pull request moved to `{str(current_head)[:12]}` during the "
+                    f"review of `{head[:12]}`; nothing was posted for the old commit.",
+                )
+                return replace(base, status="superseded", reason="the PR head moved")
+            if run.automatic and self.records.was_reviewed(job, head):
+                return replace(base, status="duplicate", reason=f"{head} was already reviewed")
+            # Another run for this PR (a `/codex review` racing the automatic one) may
+            # have posted some of these findings since they were decided.
+            posted_since = self.records.fingerprints(job) - known_fps
+            if posted_since & set(decided.posted_fingerprints):
+                decided, draft = compose_review(
+                    summary, anchors, config, known_fps | posted_since, host
+                )
+                base = replace(
+                    base, draft=draft, inline=len(decided.inline), in_body=len(decided.listed)
+                )
+            quiet = not decided.inline and not decided.listed and not summary.not_reviewed
+            review_id: int | None = None
+            # A push with nothing new says so in the check run only: no review noise.
+            if not (quiet and job.trigger == "synchronize"):
+                review_id = gh.create_review(pull.number, head, draft.body, draft.comments).id
+            self.records.reviewed(job, head, decided.posted_fingerprints)
+        laps.lap("post")
+        conclusion = check_conclusion(
+            reviewed_segments=sum(r.reviewed for r in leaves),
+            p0_found=decided.p0_found,
+            gate_on_p0=config.gate_on_p0,
+        )
+        output = render_check_output(summary, decided, conclusion=conclusion, allowed_host=host)
+        run.check.finish(conclusion, output.title, output.summary, output.text)
+        laps.lap("check")
+        status: OutcomeStatus = "posted" if review_id is not None else "quiet"
+        reason = "review posted" if review_id is not None else "nothing new to post"
+        return replace(base, status=status, reason=reason, review_id=review_id)
+
+    def _nothing_new(self, run: _Run, reason: str) -> ReviewOutcome:
+        """This head needs no review: record it as reviewed (unless a dry run)."""
+        if not run.dry_run:
+            self.records.reviewed(run.job, run.head, ())
+        return ReviewOutcome("duplicate", reason, run.head)
+
+    def _plan(
+        self, run: _Run, diffs: tuple[FileDiff, ...], pr_diffs: tuple[FileDiff, ...]
+    ) -> SegmentWork:
+        """Step 7: head contents and guidelines, the plan, and what its review needs."""
+        settings, gh, pull, config = self.settings, run.gh, run.pull, run.config
+        options = PlanOptions(
+            include=tuple(config.include),
+            exclude=tuple(config.exclude),
+            segment_tokens=settings.segment_tokens,
+            total_tokens=settings.total_tokens,
+        )
+        wanted = inputs.wanted_paths(diffs, options, config, settings.max_content_files)
+        # An added file is whole in its patch: only the other files are fetched. The
+        # AGENTS.md files are read meanwhile and only waited for after planning.
+        chosen = set(wanted)
+        known = known_heads((d for d in pr_diffs if d.path in chosen), settings.max_file_bytes)
+        concurrency = settings.fetch_concurrency
+        with ThreadPoolExecutor(max_workers=1) as side:
+            agents = side.submit(
+                inputs.read_agents, gh, run.default_branch, wanted, concurrency=concurrency
+            )
+            fetched = inputs.fetch_heads(
+                gh,
+                run.head,
+                [p for p in wanted if p not in known],
+                max_bytes=settings.max_file_bytes,
+                concurrency=concurrency,
+            )
+            contents = {**known, **fetched}
+            plan = plan_review(diffs, contents, options)
+            agent_texts = agents.result()
+        guidelines = Guidelines.resolve(
+            agent_texts, [f.path for segment in plan.segments for f in segment.files]
+        )
+        context = PullContext(
+            repository=run.job.repository,
+            title=pull.title,
+            body=pull.body,
+            base_ref=pull.base_ref,
+            head_ref=pull.head_ref,
+        )
+        job = run.job
+        return SegmentWork(
+            plan=plan,
+            options=options,
+            contents=contents,
+            context=context,
+            call=CallContext(
+                job.installation_id, job.repository, job.pr_number, run.head, job.delivery_id
+            ),
+            guidelines=guidelines,
+            language=config.language,
+            tools=HeadToolHost(gh.get_file, run.head, contents) if settings.use_tools else None,
+            model=config.model,
+            reasoning_effort=config.reasoning_effort,
+        )

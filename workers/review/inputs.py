@@ -1,0 +1,229 @@
+"""What a review reads from GitHub before the model sees anything.
+
+- ``trusted_branch``, ``read_config``: the repository's default branch and the
+  ``.github/codex-review.yml`` on it (never the PR's base or head, which the
+  PR's author may control); ``report_config_errors`` tells the PR, once per
+  distinct set of errors, in the words of ``render_config_errors``;
+- ``choose_scope``: the whole PR, or the commits since the last reviewed head
+  when that is an ancestor of the head (compare API);
+- ``wanted_paths``, ``fetch_heads``: the files whose head contents the review
+  needs, fetched concurrently; one that cannot be read is reviewed from its
+  diff only;
+- ``read_agents``: the ``AGENTS.md`` files above the changed paths, from the
+  default branch.
+
+GitHub failures of the optional reads (one file, one ``AGENTS.md``, the
+config-error comment) are logged and degrade the review; the others propagate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections.abc import Sequence
+
+from workers.diff import FileDiff, PlanOptions, parse_patch, plan_review
+from workers.diff.patch import FileStatus
+from workers.github.client import GitHubClient
+from workers.github.errors import GitHubError, NotFound
+from workers.github.models import PullFile, PullRequest
+from workers.jobs import ReviewJob
+from workers.logs import get_logger
+from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig, parse_config
+from workers.review.guidelines import AGENTS_FILE
+from workers.review.records import Notices
+from workers.review.render import BODY_BUDGET, code_span
+from workers.review.select import CompareStatus, ReviewScope, review_scope
+from workers.review.threads import map_in_threads
+from workers.sanitize import sanitize, truncate
+
+log = get_logger("workers.review")
+
+# The compare API lists at most this many files: a listing this long may be cut.
+COMPARE_FILE_CAP = 300
+
+
+def file_diff(pull_file: PullFile) -> FileDiff:
+    """The parsed diff of one file as the PR files or compare API lists it."""
+    return parse_patch(
+        pull_file.filename,
+        pull_file.patch,
+        status=_FILE_STATUSES.get(pull_file.status, "modified"),
+        old_path=pull_file.previous_filename,
+    )
+
+
+_FILE_STATUSES: dict[str, FileStatus] = {
+    "added": "added",
+    "removed": "removed",
+    "modified": "modified",
+    "renamed": "renamed",
+    "copied": "copied",
+    "changed": "changed",
+    "unchanged": "unchanged",
+}
+_COMPARE_STATUSES: dict[str, CompareStatus] = {
+    "ahead": "ahead",
+    "behind": "behind",
+    "diverged": "diverged",
+    "identical": "identical",
+}
+
+
+def trusted_branch(gh: GitHubClient, pull: PullRequest) -> str:
+    """The branch trusted configuration and guidelines are read from: the repository's
+    default branch (never the PR's base or head, which the PR's author may control)."""
+    if pull.default_branch:
+        return pull.default_branch
+    return gh.get_default_branch()
+
+
+def read_config(gh: GitHubClient, branch: str) -> RepoConfig | ConfigErrors:
+    """``.github/codex-review.yml`` on ``branch``; defaults when there is none."""
+    data = gh.get_file(CONFIG_PATH, branch)
+    return parse_config(None if data is None else data.decode("utf-8", "replace"))
+
+
+def report_config_errors(
+    gh: GitHubClient, notices: Notices, job: ReviewJob, errors: ConfigErrors
+) -> None:
+    """One comment per distinct set of errors on a PR, not one per push."""
+    digest = hashlib.sha256("\n".join(errors.messages).encode()).hexdigest()[:16]
+    if not notices.first_notice(job, f"config:{digest}"):
+        return
+    body = render_config_errors(errors, used_defaults=False)
+    try:
+        gh.create_issue_comment(job.pr_number, body)
+    except GitHubError as exc:
+        log.warning("could not report configuration errors", error=str(exc))
+
+
+def render_config_errors(errors: ConfigErrors, *, used_defaults: bool) -> str:
+    """A PR comment explaining why ``.github/codex-review.yml`` was not used.
+
+    ``used_defaults`` says whether the review went ahead with the default settings.
+    """
+    items = "\n".join(f"- {sanitize(message, max_bytes=1_000)}" for message in errors.messages)
+    outcome = (
+        "This pull request was reviewed with the default settings."
+        if used_defaults
+        else "This pull request was not reviewed."
+    )
+    body = (
+        f"### Codex review: configuration problem\n\n"
+        f"{code_span(CONFIG_PATH)} on the default branch is invalid and was not used. "
+        f"{outcome} Fix the file on the default branch, then comment `/codex review`."
+        f"\n\n{items}"
+    )
+    return truncate(body, BODY_BUDGET)
+
+
+def choose_scope(
+    gh: GitHubClient,
+    *,
+    head: str,
+    last_reviewed: str | None,
+    incremental: bool,
+    pr_diffs: tuple[FileDiff, ...],
+) -> tuple[ReviewScope, tuple[FileDiff, ...]]:
+    """Full or incremental, and the file diffs to segment."""
+    status: CompareStatus | None = None
+    truncated = False
+    files: tuple[PullFile, ...] = ()
+    if last_reviewed is not None and last_reviewed != head and incremental:
+        try:
+            comparison = gh.compare(last_reviewed, head)
+        except NotFound:
+            comparison = None  # the old head is gone: force-pushed away
+        if comparison is not None:
+            status = _COMPARE_STATUSES.get(comparison.status)
+            files = comparison.files
+            truncated = len(files) >= COMPARE_FILE_CAP
+    scope = review_scope(
+        head_sha=head,
+        last_reviewed_sha=last_reviewed,
+        compare_status=status,
+        incremental=incremental,
+        compare_truncated=truncated,
+    )
+    if scope.kind != "incremental":
+        return scope, pr_diffs
+    # Only files still changed by the PR can take comments.
+    in_pr = {d.path for d in pr_diffs}
+    return scope, tuple(file_diff(f) for f in files if f.filename in in_pr)
+
+
+def wanted_paths(
+    diffs: Sequence[FileDiff], options: PlanOptions, config: RepoConfig, max_files: int
+) -> list[str]:
+    """The files whose head contents the review needs.
+
+    Usually every changed file with lines to review. A PR with more than
+    ``max_files`` of them is planned once without contents first, so that only
+    the files within the budget are fetched.
+    """
+    rules = config.path_filter()
+    candidates = sorted(
+        d.path
+        for d in diffs
+        if d.hunks and d.status != "removed" and rules.reason_skipped(d.path) is None
+    )
+    if len(candidates) <= max_files:
+        return candidates
+    rough = plan_review(diffs, {}, options)
+    return sorted({f.path for segment in rough.segments for f in segment.files})
+
+
+def fetch_heads(
+    gh: GitHubClient, ref: str, paths: Sequence[str], *, max_bytes: int, concurrency: int
+) -> dict[str, str]:
+    """Head contents of ``paths`` at ``ref``; a file that cannot be read (or is larger than
+    ``max_bytes``) is left out and logged: it is still reviewed from its diff, only
+    without enclosing scopes and suggestions."""
+
+    def one(path: str) -> tuple[str, str | None, str | None]:
+        try:
+            data = gh.get_file(path, ref)
+        except GitHubError as exc:
+            return path, None, f"could not be read ({exc.status or type(exc).__name__})"
+        if data is None:
+            return path, None, "not found at the head commit"
+        if len(data) > max_bytes:
+            return path, None, f"larger than {max_bytes} bytes"
+        return path, data.decode("utf-8", "replace"), None
+
+    contents: dict[str, str] = {}
+    for path, text, problem in map_in_threads(one, paths, concurrency):
+        if text is not None:
+            contents[path] = text
+        elif problem is not None:
+            log.warning("head contents unavailable", path=path, problem=problem)
+    return contents
+
+
+def read_agents(
+    gh: GitHubClient, branch: str, paths: Sequence[str], *, concurrency: int
+) -> dict[str, str]:
+    """``AGENTS.md`` files from ``branch`` in the directories above ``paths``."""
+    candidates: set[str] = set()
+    for path in paths:
+        directory = posixpath.dirname(path)
+        while True:
+            candidates.add(posixpath.join(directory, AGENTS_FILE))
+            if not directory:
+                break
+            directory = posixpath.dirname(directory)
+
+    def one(path: str) -> tuple[str, str | None]:
+        try:
+            data = gh.get_file(path, branch)
+        except GitHubError as exc:
+            log.warning("could not read guidelines", path=path, error=str(exc))
+            return path, None
+        return path, None if data is None else data.decode("utf-8", "replace")
+
+    return {
+        path: text
+        for path, text in map_in_threads(one, sorted(candidates), concurrency)
+        if text is not None
+    }

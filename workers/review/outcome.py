@@ -1,0 +1,139 @@
+"""The values around a review run: what it is given (``ReviewDeps``,
+``PipelineSettings``) and what it produces (one segment's answer, the draft
+review, the outcome).
+
+Frozen records only; the flow (``flow.py``) and the segment reviewer
+(``segments.py``) build the results, the task, the CLI and the tests read them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+import redis
+
+from workers.diff import Segment
+from workers.diff.segment import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.findings import Finding
+from workers.github.client import GitHubClient
+from workers.github.models import DraftComment
+from workers.model.client import ModelClient
+from workers.model.wire import Usage
+from workers.review.cache import SegmentCache
+from workers.review.progress import SegmentStatus
+from workers.review.split import Coverage
+
+CHECK_RUN_NAME = "Codex review"
+
+OutcomeStatus = Literal[
+    "posted",  # a review was posted
+    "quiet",  # reviewed, nothing new worth a review: the check run says so
+    "skipped",  # closed, draft, bot author, auto review off, invalid configuration
+    "stale",  # the job's head is not the PR's head any more
+    "duplicate",  # this head was already reviewed
+    "superseded",  # the head moved while reviewing: nothing posted
+    "budget_exceeded",  # the repository's monthly budget is used up
+    "dry_run",  # computed, printed by the caller, nothing written
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """Knobs of the review flow (worker settings map onto these)."""
+
+    check_run_name: str = CHECK_RUN_NAME
+    # The model client's Redis limiter enforces the real per-key limits across workers;
+    # this only bounds the threads one review uses while waiting on them.
+    model_concurrency: int = 24
+    fetch_concurrency: int = 16
+    segment_tokens: int = DEFAULT_SEGMENT_TOKENS
+    total_tokens: int = DEFAULT_TOTAL_TOKENS
+    max_file_bytes: int = 1_000_000
+    max_content_files: int = 150
+    use_tools: bool = True
+    record_ttl_seconds: int = 90 * 24 * 3600
+    post_lock_seconds: int = 120
+    redis_prefix: str = "codex:review"
+    web_host: str = "github.com"
+    # Whose earlier reviews count as the bot's. None: the App's ``<slug>[bot]``; a
+    # personal token (``codex-bot review`` with GITHUB_TOKEN) names its user here.
+    bot_login: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDeps:
+    """Everything the flow touches. ``github(installation_id, repository)`` gives a client."""
+
+    github: Callable[[int, str], GitHubClient]
+    model: ModelClient
+    redis: redis.Redis[bytes]
+    settings: PipelineSettings = PipelineSettings()
+    clock: Callable[[], float] = time.time
+    cache: SegmentCache | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentResult:
+    """One segment's answer, fresh or from the cache.
+
+    ``coverage`` says which lines of which files the segment holds (empty: the
+    whole of each file in it). ``parts`` are the two halves a segment was split
+    into after its answer was cut off (``incomplete``); then ``findings``,
+    ``usage`` and ``cost_usd`` include the halves', and what counts as reviewed
+    or not is decided by the halves (``leaves``).
+    """
+
+    segment: Segment
+    status: SegmentStatus
+    findings: tuple[Finding, ...]
+    usage: Usage
+    cost_usd: Decimal
+    model: str
+    error: str | None = None
+    coverage: Coverage = ()
+    parts: tuple[SegmentResult, ...] = ()
+
+    @property
+    def reviewed(self) -> bool:
+        return self.status in ("ok", "cached")
+
+    @property
+    def leaves(self) -> tuple[SegmentResult, ...]:
+        """The results that were actually answered: the halves of a split segment, else
+        the segment itself."""
+        return self.parts or (self,)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftReview:
+    """The review as it will be (or would be) posted."""
+
+    commit_id: str
+    body: str
+    comments: tuple[DraftComment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    """What one run did, for the task's log line, the CLI and the tests."""
+
+    status: OutcomeStatus
+    reason: str
+    head_sha: str
+    review_id: int | None = None
+    check_run_id: int | None = None
+    draft: DraftReview | None = None
+    inline: int = 0
+    in_body: int = 0
+    segments: int = 0
+    segments_failed: int = 0
+    cached_segments: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: Decimal = Decimal(0)
+    incremental: bool = False
+    # Wall seconds per step (read, plan, review, post, check), for the log line only.
+    timings: tuple[tuple[str, float], ...] = ()

@@ -1,0 +1,146 @@
+"""What one run reviewed and left out, and the review that says so. Pure.
+
+``summarize_run`` gathers the facts the renderer shows: files, lines and
+segments reviewed, tokens and cost, and everything not reviewed with a typed
+``NotReviewedKind``. Skipped files get their kind from ``skip_kind`` (the one
+place that knows the diff engine's skip reasons); failed segments from their
+status. ``compose_review`` decides where each finding goes (inline, in the
+body, not again) and renders the draft review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Final, Literal
+
+from workers.diff import AnchoredFinding, AnchorResult, ReviewPlan, Skipped
+from workers.github.models import DraftComment
+from workers.model.wire import Usage
+from workers.review.config import RepoConfig
+from workers.review.outcome import DraftReview, SegmentResult
+from workers.review.progress import SegmentStatus
+from workers.review.render import (
+    CostLine,
+    NotReviewed,
+    NotReviewedKind,
+    ReviewSummary,
+    render_inline,
+    render_review_body,
+)
+from workers.review.select import Inline, Plan, ReviewScope, plan_for
+from workers.review.split import coverage
+
+SkipKind = Literal["filtered", "no_patch", "too_large", "quiet", "other"]
+"""Why the diff engine left a file out: ``quiet`` ones (deleted, whitespace only) are not
+worth a line in the review; ``other`` ones are listed with their reason."""
+
+# The diff engine's skip reasons (``workers.diff.filters.skip_reason`` and the segment
+# planner), each compared whole: a reason not listed here is shown as it is.
+_SKIP_KINDS: Final[Mapping[str, SkipKind]] = {
+    "excluded by configuration": "filtered",
+    "not included by configuration": "filtered",
+    "binary": "no_patch",
+    "a line is longer than the segment budget": "too_large",
+    "deleted": "quiet",
+    "no textual changes": "quiet",
+}
+_FAILED_KINDS: Final[Mapping[SegmentStatus, NotReviewedKind]] = {
+    "budget_exceeded": "budget",
+    "incomplete": "incomplete",
+}
+
+
+def skip_kind(skipped: Skipped) -> SkipKind:
+    """The kind of the diff engine's reason for leaving ``skipped`` out of the review."""
+    return _SKIP_KINDS.get(skipped.reason, "other")
+
+
+def not_reviewed(plan: ReviewPlan, results: Sequence[SegmentResult]) -> tuple[NotReviewed, ...]:
+    """Everything this run left out: skipped files, segments beyond the budget, and the
+    segments (or halves) the model did not answer, with their lines."""
+    gaps: list[NotReviewed] = []
+    for skipped in plan.skipped:
+        kind = skip_kind(skipped)
+        if kind == "quiet":
+            continue
+        detail = skipped.reason if kind == "other" else None
+        gaps.append(NotReviewed(skipped.path, kind, detail=detail))
+    for left in plan.not_reviewed:
+        for path, lines in coverage(left.segment, plan.files):
+            gaps.append(NotReviewed(path, "budget", lines=lines, detail=left.reason))
+    for failed in (leaf for r in results for leaf in r.leaves if not leaf.reviewed):
+        detail = (failed.error or failed.status)[:200]
+        failed_kind = _FAILED_KINDS.get(failed.status, "model_error")
+        covered = failed.coverage or tuple((path, None) for path in failed.segment.paths)
+        for path, lines in covered:
+            gaps.append(NotReviewed(path, failed_kind, lines=lines, detail=detail))
+    return tuple(gaps)
+
+
+def summarize_run(
+    *,
+    head_sha: str,
+    base_sha: str,
+    scope: ReviewScope,
+    plan: ReviewPlan,
+    results: Sequence[SegmentResult],
+    model: str,
+    usage: Usage,
+    cost_usd: Decimal,
+) -> ReviewSummary:
+    """The facts of one run as the renderer shows them, including everything left out."""
+    leaves = [leaf for result in results for leaf in result.leaves]
+    reviewed = [r for r in leaves if r.reviewed]
+    files = {part.path for r in reviewed for part in r.segment.files}
+    return ReviewSummary(
+        head_sha=head_sha,
+        base_sha=base_sha,
+        model=model,
+        files_reviewed=len(files),
+        lines_reviewed=sum(r.segment.changed_lines for r in reviewed),
+        segments_reviewed=len(reviewed),
+        segments_total=len(leaves) + len(plan.not_reviewed),
+        usage=CostLine(
+            input_tokens=usage.input_tokens,
+            cached_input_tokens=usage.cached_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=float(cost_usd),
+        ),
+        not_reviewed=not_reviewed(plan, results),
+        scope_note=scope.reason,
+    )
+
+
+def compose_review(
+    summary: ReviewSummary,
+    anchors: AnchorResult,
+    config: RepoConfig,
+    already_posted: frozenset[str],
+    host: str,
+) -> tuple[Plan[AnchoredFinding], DraftReview]:
+    """Where each finding goes and the review that says so, leaving out every
+    fingerprint in ``already_posted``."""
+    decided = plan_for(anchors.anchored, anchors.unanchored, config, prior=already_posted)
+    draft = DraftReview(
+        commit_id=summary.head_sha,
+        body=render_review_body(summary, decided, allowed_host=host),
+        comments=tuple(
+            draft_comment(item, render_inline(item, allowed_host=host)) for item in decided.inline
+        ),
+    )
+    return decided, draft
+
+
+def draft_comment(item: Inline[AnchoredFinding], body: str) -> DraftComment:
+    """The inline comment for a planned finding, on the lines the anchor engine verified."""
+    anchored = item.anchored
+    start = anchored.start_line if anchored.start_line != anchored.line else None
+    return DraftComment(
+        path=anchored.path,
+        line=anchored.line,
+        body=body,
+        side=anchored.side,
+        start_line=start,
+        start_side=anchored.side if start is not None else None,
+    )
