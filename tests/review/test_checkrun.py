@@ -134,7 +134,7 @@ def test_when_github_refuses_a_check_run_the_review_goes_on_without_one() -> Non
 
     assert check.id() is None
     check.finish("success", "t", "s")
-    check.abandon(RuntimeError("boom"))
+    assert check.report_failure("GitHub did not answer.") is False
     assert checks.runs == {}
     assert ids.ids == {}
 
@@ -148,22 +148,44 @@ def test_a_broken_redis_costs_only_the_crash_recovery_id() -> None:
     assert checks.runs[100]["status"] == "completed"
 
 
-def test_an_abandoned_run_says_what_stopped_it_and_is_forgotten_even_if_completing_fails() -> None:
+def test_a_failure_completes_the_run_left_in_progress_with_the_cause_and_how_to_retry() -> None:
     checks, ids = Checks(), Ids()
-    check = opened(checks, ids)
+    opened(checks, ids)
 
-    check.abandon(TimeoutError("slow"))
+    # The job gave up in a later attempt: a fresh object finds the run through the records.
+    later = ReviewCheckRun(checks, ids, JOB, HEAD, "Codex review")
+    assert later.report_failure("GitHub did not answer.", retried_minutes=30) is True
 
-    assert checks.runs[100]["title"] == "Review interrupted"
-    assert "(TimeoutError)" in checks.runs[100]["summary"]
+    assert list(checks.runs) == [100]
+    run = checks.runs[100]
+    assert (run["status"], run["conclusion"], run["title"]) == (
+        "completed",
+        "neutral",
+        "Review failed",
+    )
+    assert "GitHub did not answer. It was retried for 30 minutes." in run["summary"]
+    assert "`/codex review`" in run["summary"]
+    assert "Error" not in run["summary"]
     assert ids.ids == {}
 
-    failing, kept = Checks(), Ids()
-    check = opened(failing, kept)
-    failing.fail_updates = ServerError("GitHub is down", status=502)
-    check.abandon(TimeoutError("slow"))
-    assert failing.runs[100]["status"] == "in_progress"
-    assert kept.ids == {}
+
+def test_a_failure_before_any_check_run_opens_one_that_says_so() -> None:
+    checks, ids = Checks(), Ids()
+    check = ReviewCheckRun(checks, ids, JOB, HEAD, "Codex review")
+
+    assert check.report_failure("The OpenAI API key has no quota left.") is True
+    assert checks.runs[100]["conclusion"] == "neutral"
+    assert "no quota left" in checks.runs[100]["summary"]
+
+
+def test_a_failure_github_cannot_take_is_kept_for_the_next_try() -> None:
+    checks, ids = Checks(), Ids()
+    opened(checks, ids)
+    checks.fail_updates = ServerError("GitHub is down", status=502)
+
+    later = ReviewCheckRun(checks, ids, JOB, HEAD, "Codex review")
+    assert later.report_failure("GitHub did not answer.") is False
+    assert ids.ids != {}
 
 
 def test_a_run_never_opened_finishes_nothing() -> None:
@@ -171,7 +193,6 @@ def test_a_run_never_opened_finishes_nothing() -> None:
     check = ReviewCheckRun(checks, ids, JOB, HEAD, "Codex review")
 
     check.finish_neutral("Already reviewed", "...")
-    check.abandon(RuntimeError("boom"))
 
     assert check.id() is None
     assert checks.runs == {}

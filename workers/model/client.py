@@ -87,6 +87,8 @@ class StructuredResult(Generic[T]):
     waited_seconds: float
     output_failed: bool = False
     """True when the endpoint answered but the answer was unusable (escalation may help)."""
+    transient: bool = False
+    """True when the call failed for a reason another attempt later may not meet."""
 
     @property
     def ok(self) -> bool:
@@ -112,6 +114,7 @@ class _Tally:
         error: str | None,
         *,
         output_failed: bool = False,
+        transient: bool = False,
     ) -> StructuredResult[T]:
         return StructuredResult(
             status=status,
@@ -125,6 +128,7 @@ class _Tally:
             retries=self.retries,
             waited_seconds=self.waited,
             output_failed=output_failed,
+            transient=transient,
         )
 
 
@@ -211,7 +215,9 @@ class ModelClient:
             try:
                 response = self._send(body, estimate, call, tally)
             except ModelError as exc:
-                return tally.result("failed", None, f"{type(exc).__name__}: {exc}")
+                return tally.result(
+                    "failed", None, f"{type(exc).__name__}: {exc}", transient=exc.retryable
+                )
             if response.status == "incomplete":
                 if response.incomplete_reason == "max_output_tokens" and not grown:
                     grown = True

@@ -84,6 +84,8 @@ class SegmentReview:
     escalated: bool
     retries: int = 0
     waited_seconds: float = 0.0
+    # Not reviewed for a reason a later attempt of the job may not meet (outage, 429s).
+    transient: bool = False
 
     @classmethod
     def from_results(
@@ -106,6 +108,7 @@ class SegmentReview:
             escalated=bool(earlier) and final.model != earlier[0].model,
             retries=sum(r.retries for r in everything),
             waited_seconds=sum(r.waited_seconds for r in everything),
+            transient=final.status == "failed" and final.transient,
         )
 
 

@@ -7,10 +7,13 @@ Redis failure only costs the crash-recovery id. The lifecycle:
 - ``open_in(pool)`` opens it in the background (a paced write nothing waits
   for): the in-progress run a crashed attempt left at this head, found through
   the records, or a new one; ``id()`` waits for it (``None``: no check run);
-- exactly one of ``finish`` (the review's own conclusion), ``finish_neutral``
-  (already reviewed, nothing new, superseded) or ``abandon`` (the run failed)
-  completes it. A completed run is not reopened: a ``/codex review`` of the same
-  head gets a check run of its own, and the first one keeps its result.
+- exactly one of ``finish`` (the review's own conclusion) or ``finish_neutral``
+  (already reviewed, nothing new, superseded) completes it. A completed run is
+  not reopened: a ``/codex review`` of the same head gets a check run of its
+  own, and the first one keeps its result;
+- a run that fails leaves its check run in progress: the job's next attempt
+  reuses it, and when the job gives up, ``report_failure`` completes it (or
+  opens one that says so) with the cause in plain words and how to retry.
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ class CheckRunIds(Protocol):
     def remember_check_run(self, job: ReviewJob, head_sha: str, check_run_id: int) -> None: ...
 
     def forget_check_run(self, job: ReviewJob, head_sha: str) -> None: ...
+
+
+def _done(value: int | None) -> Future[int | None]:
+    future: Future[int | None] = Future()
+    future.set_result(value)
+    return future
 
 
 class ReviewCheckRun:
@@ -128,19 +137,32 @@ class ReviewCheckRun:
         """Complete it as ``neutral``: the run ended without a review of its own."""
         self.finish("neutral", title, summary)
 
-    def abandon(self, exc: BaseException) -> None:
-        """Complete the check run honestly after a failure; the retry opens a fresh one."""
-        check_id = self.id()
-        if check_id is None:
-            return
-        self.finish_neutral(
-            "Review interrupted",
-            f"The review of `{self._head[:12]}` stopped before it finished "
-            f"({type(exc).__name__}). Nothing was posted; it is retried automatically when "
-            "possible, or comment `/codex review` to ask again.",
+    def report_failure(self, cause: str, *, retried_minutes: int = 0) -> bool:
+        """Complete this head's check run (the one left in progress, else a new one) as
+        failed: ``cause`` is one plain sentence. True when GitHub took it."""
+        if self._opening is None:
+            self._opening = _done(self.open())
+        if self.id() is None:
+            return False
+        retried = f" It was retried for {retried_minutes} minutes." if retried_minutes else ""
+        summary = (
+            f"The review of `{self._head[:12]}` could not finish: {cause}{retried} "
+            "Nothing was posted. Comment `/codex review` on the pull request to try again."
         )
-        # Even when completing it failed: a retry must not reuse a run left in progress.
-        self._forget(check_id)
+        check_id = self.id()
+        try:
+            self._api.update_check_run(
+                check_id or 0,
+                status="completed",
+                conclusion="neutral",
+                title="Review failed",
+                summary=summary,
+            )
+        except GitHubError as exc:
+            log.warning("could not report the failure", check_run_id=check_id, error=str(exc))
+            return False
+        self._forget(check_id or 0)
+        return True
 
     def _forget(self, check_id: int) -> None:
         try:

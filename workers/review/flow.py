@@ -44,9 +44,14 @@ there are none.
 Errors. GitHub failures (``workers.github.errors.GitHubError``) of optional
 steps (one file's contents, the check run, a config-error comment) degrade the
 review and are listed in it; failures of the steps the review cannot do without
-propagate to the caller (the task). Model failures never raise: the segment is
-listed as not reviewed. Whatever ends the run early, the check run is completed
-with an honest message (best effort) before the error propagates.
+propagate to the caller (the task), which retries the transient ones and, when
+it gives up, completes the check run left in progress with the cause
+(``ReviewCheckRun.report_failure``). A segment the model failed on for a
+transient reason ends the run with ``SegmentsPending`` while ``may_retry``
+holds (the task's next attempt takes the reviewed segments from the cache);
+on the last attempt the review is posted with those segments listed as not
+reviewed. Other model failures never raise: the segment is listed as not
+reviewed.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig
 from workers.review.guidelines import Guidelines
 from workers.review.heads import known_heads
 from workers.review.marker import PriorReviews
-from workers.review.outcome import OutcomeStatus, ReviewDeps, ReviewOutcome
+from workers.review.outcome import OutcomeStatus, ReviewDeps, ReviewOutcome, SegmentsPending
 from workers.review.progress import NO_PROGRESS, Progress
 from workers.review.records import ReviewRecords
 from workers.review.render import render_check_output
@@ -97,6 +102,7 @@ class _Run:
     default_branch: str
     check: ReviewCheckRun
     dry_run: bool
+    may_retry: bool = False
 
     @property
     def head(self) -> str:
@@ -141,8 +147,15 @@ class ReviewFlow:
             concurrency=self.settings.model_concurrency,
         )
 
-    def run(self, job: ReviewJob, *, dry_run: bool = False) -> ReviewOutcome:
-        """Review ``job``; with ``dry_run`` nothing is written to GitHub or to the records."""
+    def run(
+        self, job: ReviewJob, *, dry_run: bool = False, may_retry: bool = False
+    ) -> ReviewOutcome:
+        """Review ``job``; with ``dry_run`` nothing is written to GitHub or to the records.
+
+        ``may_retry``: the caller will run the job again later, so segments that failed
+        for a transient reason end this attempt (``SegmentsPending``) instead of being
+        posted as not reviewed.
+        """
         laps = _Laps()
         self.progress.stage("reading")
         # An event for a head this bot already reviewed needs nothing from GitHub.
@@ -163,7 +176,9 @@ class ReviewFlow:
         try:
             reviews = early.submit(gh.list_reviews, pull.number)
             files = early.submit(gh.list_pull_files, pull.number)
-            return self._admit(job, gh, pull, early, reviews, files, laps, dry_run=dry_run)
+            return self._admit(
+                job, gh, pull, early, reviews, files, laps, dry_run=dry_run, may_retry=may_retry
+            )
         finally:
             early.shutdown(wait=False, cancel_futures=True)
 
@@ -178,6 +193,7 @@ class ReviewFlow:
         laps: _Laps,
         *,
         dry_run: bool,
+        may_retry: bool,
     ) -> ReviewOutcome:
         """Steps 2 to 4: the configuration, the budget, the check run; then the review."""
         head = pull.head_sha
@@ -212,12 +228,10 @@ class ReviewFlow:
         check = ReviewCheckRun(gh, self.records, job, head, self.settings.check_run_name)
         if not dry_run:
             check.open_in(early)
-        run = _Run(job, gh, pull, config, bot_login, branch, check, dry_run)
-        try:
-            outcome = self._review(run, reviews.result(), files.result(), laps)
-        except BaseException as exc:
-            check.abandon(exc)  # best effort, then the error goes on to the task
-            raise
+        run = _Run(job, gh, pull, config, bot_login, branch, check, dry_run, may_retry)
+        # A failure leaves the check run in progress: the next attempt reuses it, and a
+        # job that gives up completes it with the cause (the task does).
+        outcome = self._review(run, reviews.result(), files.result(), laps)
         return replace(outcome, check_run_id=check.id(), timings=laps.items())
 
     def _review(
@@ -259,6 +273,9 @@ class ReviewFlow:
         self.progress.stage("reviewing")
         results = self.reviewer.review(work)
         laps.lap("review")
+        pending = sum(leaf.transient for result in results for leaf in result.leaves)
+        if pending and run.may_retry and not run.dry_run:
+            raise SegmentsPending(pending)
 
         # The head is read again while the findings are placed and rendered.
         with ThreadPoolExecutor(max_workers=1) as side:

@@ -18,6 +18,7 @@ import redis
 
 from workers.diff import Segment
 from workers.diff.segment import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.errors import Transient
 from workers.findings import Finding
 from workers.github.client import GitHubClient
 from workers.github.models import DraftComment
@@ -28,6 +29,19 @@ from workers.review.progress import SegmentStatus
 from workers.review.split import Coverage
 
 CHECK_RUN_NAME = "Codex review"
+
+
+class SegmentsPending(Transient, Exception):
+    """Segments the model failed on for a transient reason: the job is to run again.
+
+    The segments that were answered are in the content cache by then, so the
+    next attempt asks the model only for these.
+    """
+
+    def __init__(self, segments: int) -> None:
+        super().__init__(f"{segments} segment(s) failed for a transient reason")
+        self.segments = segments
+
 
 OutcomeStatus = Literal[
     "posted",  # a review was posted
@@ -96,6 +110,8 @@ class SegmentResult:
     error: str | None = None
     coverage: Coverage = ()
     parts: tuple[SegmentResult, ...] = ()
+    # Failed for a reason a later attempt of the job may not meet (outage, 429s).
+    transient: bool = False
 
     @property
     def reviewed(self) -> bool:

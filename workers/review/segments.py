@@ -147,6 +147,7 @@ class SegmentReviewer:
             review.model,
             review.error,
             coverage=covers,
+            transient=review.transient,
         )
 
 
