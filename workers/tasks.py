@@ -1,7 +1,7 @@
 """The Celery tasks: thin wrappers that decode a job, guard it, and call the real work.
 
 ``codex.review`` -> ``workers.pipeline.run_review``; ``codex.command`` ->
-``workers.commands.run_command``. A malformed job is logged with its delivery
+``workers.commands.wiring.run_command``. A malformed job is logged with its delivery
 id and dropped, never retried. ``run_guarded`` is the one path every task
 (including ones added later) takes through the idempotency guard; it is the
 only catch-all below the HTTP edge, and it re-raises after logging.
@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import structlog
 from celery import Celery
 
-from workers import commands, pipeline
+from workers import pipeline
+from workers.commands.wiring import run_command
+from workers.guard import JobGuard
 from workers.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
-from workers.ledger import JobGuard
 from workers.logs import get_logger
 from workers.runtime import Runtime, current
 
@@ -73,7 +74,7 @@ def _review(job: Mapping[str, Any]) -> str:
 
 
 def _command(job: Mapping[str, Any]) -> str:
-    return run_guarded(job, CommandJob.from_dict, commands.run_command)
+    return run_guarded(job, CommandJob.from_dict, run_command)
 
 
 def register_tasks(app: Celery) -> None:

@@ -21,8 +21,8 @@ from tests.e2e.fix_helpers import (
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator
 from tests.emulators.openai.server import text
-from workers.fix.service import handle_command
-from workers.fix.wiring import build_deps
+from workers.commands.dispatch import handle_command
+from workers.commands.wiring import build_deps
 from workers.jobs import CommandJob, CommandName, ReviewJob
 from workers.redis_server import RedisServer
 

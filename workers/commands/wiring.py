@@ -13,25 +13,34 @@ from typing import Final
 
 import redis
 
-from workers.findings import Finding
-from workers.fix.prompt import FixPrompt
-from workers.fix.schema import FIX_SCHEMA, SCHEMA_NAME, FixProposal
-from workers.fix.service import (
+from workers import pipeline
+from workers.commands.dispatch import (
     ChangedFile,
     CommandDeps,
     Comment,
     Pull,
     Reaction,
     Suggestion,
+    handle_command,
 )
-from workers.fix.target import ReviewComment
+from workers.commands.prompt import FixPrompt
+from workers.commands.schema import FIX_SCHEMA, SCHEMA_NAME, FixProposal
+from workers.commands.target import ReviewComment
+from workers.findings import Finding
 from workers.github import DraftComment, GitHubApp, GitHubClient
 from workers.github.auth import REVIEW_PERMISSIONS
 from workers.github.models import IssueComment
 from workers.github.models import ReviewComment as ClientComment
 from workers.jobs import CommandJob, ReviewJob
+from workers.logs import get_logger
 from workers.model.client import ModelClient
 from workers.model.ledger import CallContext
+from workers.review.marker import parse_comment_finding
+from workers.review.pipeline import ReviewOutcome, web_host_for
+from workers.review.render import help_text
+from workers.runtime import Runtime
+
+log = get_logger("workers.commands")
 
 FIX_PERMISSIONS: Final[Mapping[str, str]] = {**REVIEW_PERMISSIONS, "contents": "write"}
 RUNNING_SECONDS: Final = 15 * 60
@@ -230,3 +239,41 @@ def build_deps(
         findings_of=findings_of,
         github_host=github_host,
     )
+
+
+def review_summary(outcome: ReviewOutcome) -> str:
+    """One sentence for the ``/codex review`` reply, from what the review run did."""
+    short = outcome.head_sha[:7]
+    found = outcome.inline + outcome.in_body
+    if outcome.status == "posted" and found:
+        return f"Reviewed `{short}`: {found} new finding(s) in the review above."
+    if outcome.status in ("posted", "quiet", "duplicate"):
+        return f"Reviewed `{short}`: nothing new to report."
+    return f"No review posted for `{short}`: {outcome.reason}"
+
+
+def run_command(job: CommandJob, runtime: Runtime) -> None:
+    """Run the command written in ``job``'s comment and reply in its thread."""
+    log.info(
+        "command job received",
+        repository=job.repository,
+        pr_number=job.pr_number,
+        command=job.command,
+        comment_id=job.comment_id,
+    )
+
+    def review(review_job: ReviewJob) -> str:
+        return review_summary(pipeline.run_review(review_job, runtime))
+
+    deps = build_deps(
+        job,
+        app=runtime.github,
+        model=runtime.model,
+        redis_client=runtime.redis,
+        run_review=review,
+        help_text=help_text(),
+        findings_of=parse_comment_finding,
+        github_host=web_host_for(runtime.settings.github_api_url),
+    )
+    outcome = handle_command(job, deps)
+    log.info("command finished", command=job.command, outcome=outcome)

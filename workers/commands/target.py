@@ -9,7 +9,7 @@ Two shapes of request:
   with text, what the text asks, limited to the files the PR changes plus any
   repository paths the text names explicitly.
 
-The result lists the only paths the model may edit; ``workers.fix.apply``
+The result lists the only paths the model may edit; ``workers.commands.apply``
 enforces that list.
 """
 

@@ -1,4 +1,4 @@
-"""Run one ``/codex`` command: the only module of ``workers.fix`` that does I/O.
+"""Run one ``/codex`` command: the only module of ``workers.commands`` that does I/O.
 
 ``handle_command(job, deps)`` reads everything it acts on from GitHub itself
 (the job carries ids only), in this order:
@@ -34,9 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from workers.findings import Finding
-from workers.fix import messages, policy
-from workers.fix.apply import (
+from workers.commands import messages, policy
+from workers.commands.apply import (
     Applied,
     EditFailure,
     Limits,
@@ -44,10 +43,11 @@ from workers.fix.apply import (
     apply_proposal,
     locate_edit,
 )
-from workers.fix.messages import CommentRef
-from workers.fix.prompt import PullText, render
-from workers.fix.schema import FixProposal
-from workers.fix.target import FixTarget, ReviewComment, named_paths, open_findings
+from workers.commands.messages import CommentRef
+from workers.commands.prompt import PullText, render
+from workers.commands.schema import FixProposal
+from workers.commands.target import FixTarget, ReviewComment, named_paths, open_findings
+from workers.findings import Finding
 from workers.github.errors import (
     BranchMoved,
     GitHubError,
@@ -63,7 +63,7 @@ from workers.model.ledger import CallContext
 from workers.sanitize import sanitize, sanitize_code
 from workers.slash import parse_command
 
-log = logging.getLogger("workers.fix")
+log = logging.getLogger("workers.commands")
 
 Outcome = Literal[
     "duplicate",
@@ -187,7 +187,7 @@ class Structured(Protocol):
 
 
 class CommandLedger(Protocol):
-    """Per-comment claims that outlive the task guard (see ``workers.fix.ledger``)."""
+    """Per-comment claims that outlive the task guard (see ``workers.commands.ledger``)."""
 
     def claim(self, token: str) -> bool: ...
 
