@@ -12,8 +12,9 @@ from workers.commands.apply import (
 )
 from workers.commands.prompt import PullText, data_block, render
 from workers.commands.schema import FixProposal, ProposedEdit
-from workers.commands.target import FixTarget, ReviewComment
+from workers.commands.target import FixTarget
 from workers.findings import Finding
+from workers.github.models import ReviewComment
 
 SOURCE = (
     "def f(x):\n    if x:\n        return 1\n    return 0\n\n\n"

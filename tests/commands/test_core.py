@@ -13,12 +13,12 @@ from workers.commands.messages import CommentRef
 from workers.commands.schema import FIX_SCHEMA, FixOutputError, FixProposal
 from workers.commands.target import (
     FixTarget,
-    ReviewComment,
     is_safe_path,
     named_paths,
     open_findings,
 )
 from workers.findings import Finding
+from workers.github.models import ReviewComment
 
 REF = CommentRef(kind="issue_comment", comment_id=4242)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from tests.e2e.fix_helpers import (
     EDIT,
@@ -13,6 +12,7 @@ from tests.e2e.fix_helpers import (
     REPO,
     SOURCE,
     FixWorld,
+    commit_modes,
     fix_answer,
     fix_model,
     fix_seed,
@@ -33,14 +33,24 @@ def world(github_emulator: GitHubEmulator) -> FixWorld:
 
 
 @pytest.fixture
+def queued() -> list[ReviewJob]:
+    """Review jobs the commands sent to the review queue."""
+    return []
+
+
+@pytest.fixture
 def run(
     world: FixWorld,
     openai_emulator: ResponsesEmulator,
     redis_server: RedisServer,
     model_prefix: str,
+    queued: list[ReviewJob],
 ) -> Iterator[object]:
     model = fix_model(openai_emulator.url, redis_server.url, model_prefix)
-    reviews: list[ReviewJob] = []
+
+    def enqueue(job: ReviewJob) -> bool:
+        queued.append(job)
+        return True
 
     def go(
         login: str,
@@ -67,12 +77,10 @@ def run(
             job,
             app=world.app,
             model=model,
-            redis_client=redis.Redis.from_url(redis_server.url),
-            run_review=reviews.append,
+            enqueue_review=enqueue,
             help_text="help",
             findings_of=lambda _body: None,
             github_host="github.example",
-            ledger_prefix=f"{model_prefix}:command",
         )
         return handle_command(job, deps), job
 
@@ -119,7 +127,7 @@ def test_collaborator_fix_pushes_one_commit_and_replies(world: FixWorld, run, op
     assert "<<<DATA pull_request" in prompt
     assert "tools" not in sent or not sent["tools"]
 
-    # The same delivery again does nothing.
+    # The same comment again (its job's record gone) finds the answer and does nothing.
     again, _ = run("alice", "", comment_id=job.comment_id)
     assert again == "duplicate"
     assert gh.branch_sha(REPO, "feature") == new_head
@@ -250,3 +258,55 @@ def test_a_stranger_is_refused_on_the_comment_association_alone(world: FixWorld,
     assert not [r for r in world.gh.requests if r.path.endswith("/permission")]
     assert _reactions(world.gh, job.comment_id) == ["eyes", "confused"]
     assert world.gh.branch_sha(REPO, "feature") == world.head_sha
+
+
+def _mode(gh: GitHubEmulator, sha: str, path: str) -> str:
+    return _git(gh, "ls-tree", sha, "--", path).split()[0]
+
+
+def test_a_fix_keeps_an_executable_file_executable(world: FixWorld, run, openai_emulator):
+    gh = world.gh
+    head = commit_modes(gh, "feature", {"geometry.py": ("100755", SOURCE.encode())}, "Exec")
+    assert _mode(gh, head, "geometry.py") == "100755"
+    openai_emulator.add(text(fix_answer([EDIT])), match="Files you may edit")
+    outcome, _ = run("alice", "/codex fix use multiplication in area()")
+    assert outcome == "pushed"
+    new_head = gh.branch_sha(REPO, "feature")
+    assert new_head is not None
+    assert _git(gh, "rev-parse", f"{new_head}^").strip() == head
+    assert _file_at(gh, new_head, "geometry.py") == FIXED
+    assert _mode(gh, new_head, "geometry.py") == "100755"
+    assert _mode(gh, new_head, "README.md") == "100644"
+
+
+def test_a_symlink_is_never_edited(world: FixWorld, run, openai_emulator):
+    gh = world.gh
+    head = commit_modes(gh, "links", {"area.py": ("120000", b"geometry.py")}, "Link")
+    number = gh.create_pull(REPO, "links", title="Link", author="bob")
+    openai_emulator.add(text(fix_answer([EDIT])), match="Files you may edit")
+    outcome, job = run("alice", "/codex fix make area.py multiply", number=number)
+    assert outcome == "special_file"
+    assert openai_emulator.requests == []
+    assert gh.branch_sha(REPO, "links") == head
+    (reply,) = [c["body"] for c in gh.issue_comments(REPO, number) if c["user"]["type"] == "Bot"]
+    assert "`area.py` is a symlink" in reply
+    assert "pushed nothing" in reply
+    assert _reactions(gh, job.comment_id) == ["eyes", "confused"]
+
+
+def test_review_is_queued_for_the_current_head_with_the_comment_to_answer(
+    world: FixWorld, run, openai_emulator, queued: list[ReviewJob]
+):
+    outcome, job = run("alice", "/codex review", command="review")
+    assert outcome == "review_queued"
+    (review,) = queued
+    assert review.head_sha == world.head_sha
+    assert review.trigger == "command"
+    assert (review.reply_comment_kind, review.reply_comment_id) == ("issue_comment", job.comment_id)
+    assert review.key.endswith(f"@{world.head_sha}:issue_comment:{job.comment_id}")
+    # The answer comes from the review job; the command only acknowledged it.
+    assert _reactions(world.gh, job.comment_id) == ["eyes"]
+    assert not [
+        c for c in world.gh.issue_comments(REPO, world.pr_number) if c["user"]["type"] == "Bot"
+    ]
+    assert openai_emulator.requests == []
