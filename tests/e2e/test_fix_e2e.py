@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -22,7 +23,9 @@ from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator
 from tests.emulators.openai.server import text
 from workers.commands.dispatch import handle_command
+from workers.commands.review import answer_review
 from workers.commands.wiring import build_deps
+from workers.github.models import DraftComment
 from workers.jobs import CommandJob, CommandName, ReviewJob
 from workers.redis_server import RedisServer
 
@@ -310,3 +313,61 @@ def test_review_is_queued_for_the_current_head_with_the_comment_to_answer(
         c for c in world.gh.issue_comments(REPO, world.pr_number) if c["user"]["type"] == "Bot"
     ]
     assert openai_emulator.requests == []
+
+
+@dataclass(frozen=True)
+class _Reviewed:
+    status: str = "posted"
+    reason: str = "review posted"
+    head_sha: str = "0123456789abcdef"
+    inline: int = 2
+    in_body: int = 0
+
+
+def test_the_review_job_answers_in_the_thread_of_the_command(world: FixWorld):
+    gh = world.gh
+    client = world.app.installation_client(world.installation_id, REPO)
+    client.create_review(
+        world.pr_number, world.head_sha, "Review.", [DraftComment("geometry.py", 2, "Adds?")]
+    )
+    (root,) = gh.review_comments(REPO, world.pr_number)
+    asked = gh.add_review_reply(REPO, root["id"], "alice", "/codex review")
+    job = ReviewJob(
+        delivery_id="d-r",
+        installation_id=world.installation_id,
+        repository=REPO,
+        pr_number=world.pr_number,
+        head_sha=world.head_sha,
+        trigger="command",
+        reply_comment_id=asked,
+        reply_comment_kind="review_comment",
+    )
+    answer_review(client, job, _Reviewed())
+    answer = gh.review_comments(REPO, world.pr_number)[-1]
+    assert answer["user"]["login"] == "codex-review[bot]"
+    assert answer["in_reply_to_id"] == root["id"]
+    assert answer["body"].startswith("Reviewed `0123456`: 2 new finding(s) in the review above.")
+    assert f"codex-command:review_comment:{asked}" in answer["body"]
+    assert gh.reactions("review_comment", asked) == ["rocket"]
+
+
+def test_a_failed_review_is_answered_with_confused(world: FixWorld):
+    gh = world.gh
+    client = world.app.installation_client(world.installation_id, REPO)
+    asked = fix_user_comment(gh, world.pr_number, "alice", "/codex review")
+    job = ReviewJob(
+        delivery_id="d-f",
+        installation_id=world.installation_id,
+        repository=REPO,
+        pr_number=world.pr_number,
+        head_sha=world.head_sha,
+        trigger="command",
+        reply_comment_id=asked,
+        reply_comment_kind="issue_comment",
+    )
+    answer_review(client, job, None)
+    (reply,) = [
+        c["body"] for c in gh.issue_comments(REPO, world.pr_number) if c["user"]["type"] == "Bot"
+    ]
+    assert reply.startswith("Something went wrong while running this command")
+    assert _reactions(gh, asked) == ["confused"]

@@ -33,7 +33,7 @@ from workers.jobs import CommandJob, CommentKind, ReviewJob
 from workers.model.ledger import CallContext
 from workers.sanitize import sanitize
 
-Outcome = Literal[
+CommandOutcome = Literal[
     "duplicate",
     "ignored",
     "help",

@@ -28,9 +28,9 @@ from workers.commands.context import (
     TRANSIENT,
     CommandDeps,
     CommandGitHub,
+    CommandOutcome,
     Comment,
     Context,
-    Outcome,
     get_comment,
 )
 from workers.commands.fix import run_fix
@@ -45,7 +45,7 @@ from workers.slash import parse_command
 log = get_logger("workers.commands")
 
 
-def handle_command(job: CommandJob, deps: CommandDeps) -> Outcome:
+def handle_command(job: CommandJob, deps: CommandDeps) -> CommandOutcome:
     """Run ``job``'s command; the outcome names what happened (for logs and tests)."""
     github = deps.github
     ref = CommentRef(kind=job.comment_kind, comment_id=job.comment_id)

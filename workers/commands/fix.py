@@ -25,7 +25,7 @@ from dataclasses import replace
 
 from workers.commands import messages
 from workers.commands.apply import Applied, Rejected, apply_proposal
-from workers.commands.context import Context, Outcome, text_of
+from workers.commands.context import CommandOutcome, Context, text_of
 from workers.commands.modes import REGULAR, file_modes, special_kind
 from workers.commands.prompt import PullText, render
 from workers.commands.suggest import suggest
@@ -39,7 +39,7 @@ from workers.model.ledger import CallContext
 log = get_logger("workers.commands.fix")
 
 
-def run_fix(ctx: Context, argument: str) -> Outcome:
+def run_fix(ctx: Context, argument: str) -> CommandOutcome:
     """Fix what ``argument`` (or the thread, or the open findings) asks, at the pinned head."""
     job, ref, github = ctx.job, ctx.ref, ctx.github
     pull = github.get_pull(job.pr_number)
@@ -160,7 +160,7 @@ def _push(
     modes: dict[str, str],
     argument: str,
     summary: str,
-) -> Outcome | None:
+) -> CommandOutcome | None:
     """Commit on ``pinned`` and fast-forward the PR branch (``force: false``).
 
     ``None`` when the PR's fork is out of this installation's reach (GitHub

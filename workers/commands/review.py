@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from workers.commands import messages
-from workers.commands.context import CommandGitHub, Context, Outcome, get_comment, reply_in_thread
+from workers.commands.context import (
+    CommandGitHub,
+    CommandOutcome,
+    Context,
+    get_comment,
+    reply_in_thread,
+)
 from workers.commands.messages import CommentRef
 from workers.github.errors import NotFound
 from workers.jobs import ReviewJob
@@ -40,7 +46,7 @@ class ReviewResult(Protocol):
     def in_body(self) -> int: ...
 
 
-def request_review(ctx: Context) -> Outcome:
+def request_review(ctx: Context) -> CommandOutcome:
     """Queue a review of the PR's current head that answers this comment when done."""
     job = ctx.job
     pull = ctx.github.get_pull(job.pr_number)

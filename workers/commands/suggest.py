@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from workers.commands import messages
 from workers.commands.apply import EditFailure, locate_edit
-from workers.commands.context import Context, Outcome
+from workers.commands.context import CommandOutcome, Context
 from workers.commands.schema import FixProposal
 from workers.diff.patch import parse_patch
 from workers.github.models import DraftComment, PullFile, PullRequest
@@ -26,7 +26,7 @@ def suggest(
     files: Mapping[str, str | None],
     changed: Sequence[PullFile],
     summary: str,
-) -> Outcome:
+) -> CommandOutcome:
     """Post ``proposal``'s edits as suggestions on ``pull``'s head, then reply."""
     diffs = {file.filename: parse_patch(file.filename, file.patch) for file in changed}
     suggestions: list[DraftComment] = []
