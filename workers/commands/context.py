@@ -50,7 +50,7 @@ CommandOutcome = Literal[
 Reaction = Literal["eyes", "rocket", "confused"]
 Comment = IssueComment | ReviewComment
 
-#: Errors worth another delivery: they propagate, nothing is replied.
+#: Errors that may pass on their own: they propagate to the task, with no failure reply.
 TRANSIENT: Final = (RateLimited, ServerError, TransportError)
 #: Bytes of model text a reply may quote.
 MODEL_TEXT_BYTES: Final = 2_000
