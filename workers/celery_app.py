@@ -32,7 +32,7 @@ class CeleryConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TaskLimits:
-    """Seconds. ``lease`` is how long a running job holds its key (see ``workers.ledger``)."""
+    """Seconds. ``lease`` is how long a running job holds its key (see ``workers.guard``)."""
 
     soft_time_limit: int = 600
     time_limit: int = 660

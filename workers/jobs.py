@@ -63,6 +63,13 @@ class ReviewJob:
     ``key`` identifies the work, not the delivery: two deliveries for the same
     head (opened racing synchronize, a redelivery) share it, so the worker can
     post at most one review per (repository, PR, head SHA).
+
+    ``reply_comment_id`` and ``reply_comment_kind`` are set together, only for a
+    review asked for with ``/codex review``: the comment to answer when the review
+    is done. Such a job's key names the comment too, so a requested review of a
+    head that was already reviewed still runs (the review's own marker keeps it
+    from posting the same review twice). Messages from before these fields
+    existed decode with both ``None``.
     """
 
     delivery_id: str
@@ -72,16 +79,29 @@ class ReviewJob:
     head_sha: str
     trigger: ReviewTrigger
     comment_id: int | None = None
+    reply_comment_id: int | None = None
+    reply_comment_kind: CommentKind | None = None
 
     @property
     def key(self) -> str:
-        return f"review:{self.repository}#{self.pr_number}@{self.head_sha}"
+        base = f"review:{self.repository}#{self.pr_number}@{self.head_sha}"
+        if self.reply_comment_id is None:
+            return base
+        return f"{base}:{self.reply_comment_kind}:{self.reply_comment_id}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        reply_id = _optional(data, "reply_comment_id", int)
+        reply_kind = (
+            _choice(data, "reply_comment_kind", _KINDS)
+            if data.get("reply_comment_kind") is not None
+            else None
+        )
+        if (reply_id is None) != (reply_kind is None):
+            raise JobError("job fields 'reply_comment_id' and 'reply_comment_kind' go together")
         return cls(
             delivery_id=_field(data, "delivery_id", str),
             installation_id=_field(data, "installation_id", int),
@@ -90,6 +110,8 @@ class ReviewJob:
             head_sha=_field(data, "head_sha", str),
             trigger=_choice(data, "trigger", _TRIGGERS),
             comment_id=_optional(data, "comment_id", int),
+            reply_comment_id=reply_id,
+            reply_comment_kind=reply_kind,
         )
 
 

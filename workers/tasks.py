@@ -1,10 +1,13 @@
 """The Celery tasks: thin wrappers that decode a job, guard it, and call the real work.
 
-``codex.review`` -> ``workers.review.task.review_pull_request``; ``codex.command`` ->
-``workers.commands.run_command``. A malformed job is logged with its delivery
-id and dropped, never retried. ``run_guarded`` is the one path every task
-(including ones added later) takes through the idempotency guard; it is the
-only catch-all below the HTTP edge, and it re-raises after logging.
+``codex.review`` -> ``workers.review.task.review_pull_request``, then, for a review asked
+for with ``/codex review``, the answer to that comment; ``codex.command`` ->
+``workers.commands.wiring.run_command``, which sends ``/codex review`` on as a
+``codex.review`` job through this worker's Celery app. A malformed job is
+logged with its delivery id and dropped, never retried. ``run_guarded`` is the
+one path every task (including ones added later) takes through the idempotency
+guard; it is the only catch-all below the HTTP edge, and it re-raises after
+logging.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from typing import Any, TypeVar
 
 import structlog
 from celery import Celery
+from kombu.exceptions import OperationalError
 
-from workers import commands
+from workers.commands.wiring import answer_review_command, run_command
+from workers.github.errors import GitHubError
+from workers.guard import JobGuard
 from workers.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
-from workers.ledger import JobGuard
 from workers.logs import get_logger
 from workers.review.task import review_pull_request
 from workers.runtime import Runtime, current
@@ -69,15 +74,48 @@ def run_guarded(
             return outcome.value
 
 
-def _review(job: Mapping[str, Any]) -> str:
-    return run_guarded(job, ReviewJob.from_dict, review_pull_request)
+def review_and_answer(job: ReviewJob, runtime: Runtime) -> None:
+    """Run the review; when a comment asked for it, answer that comment either way.
+
+    A review that raises is answered with the failure reply (best effort: a
+    failing reply is logged) and the exception propagates to ``run_guarded``.
+    """
+    try:
+        outcome = review_pull_request(job, runtime)
+    except Exception:
+        try:
+            answer_review_command(job, None, runtime)
+        except GitHubError as exc:
+            log.warning("could not answer the review command", error=str(exc))
+        raise
+    answer_review_command(job, outcome, runtime)
 
 
-def _command(job: Mapping[str, Any]) -> str:
-    return run_guarded(job, CommandJob.from_dict, commands.run_command)
+def review_sender(app: Celery) -> Callable[[ReviewJob], bool]:
+    """Send a review job by task name through ``app``; ``False`` when the broker refused."""
+
+    def send(job: ReviewJob) -> bool:
+        try:
+            app.send_task(REVIEW_TASK, kwargs={"job": job.to_dict()})
+        except OperationalError as exc:
+            log.error("review job not queued", error=str(exc), review_key=job.key)
+            return False
+        return True
+
+    return send
 
 
 def register_tasks(app: Celery) -> None:
     """Register the production tasks on ``app`` under their shared names."""
-    app.task(name=REVIEW_TASK, ignore_result=True)(_review)
-    app.task(name=COMMAND_TASK, ignore_result=True)(_command)
+    send_review = review_sender(app)
+
+    def review(job: Mapping[str, Any]) -> str:
+        return run_guarded(job, ReviewJob.from_dict, review_and_answer)
+
+    def command(job: Mapping[str, Any]) -> str:
+        return run_guarded(
+            job, CommandJob.from_dict, lambda cmd, runtime: run_command(cmd, runtime, send_review)
+        )
+
+    app.task(name=REVIEW_TASK, ignore_result=True)(review)
+    app.task(name=COMMAND_TASK, ignore_result=True)(command)

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from workers.config import WorkerSettings
+from workers.guard import JobGuard, Outcome
 from workers.jobs import ReviewJob
-from workers.ledger import JobGuard, Outcome
 from workers.redis_server import RedisServer
 from workers.runtime import Runtime
 from workers.tasks import run_guarded

@@ -68,6 +68,8 @@ def test_pull_request_opened_enqueues_one_review_job(
             "head_sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e",
             "trigger": "opened",
             "comment_id": None,
+            "reply_comment_id": None,
+            "reply_comment_kind": None,
         },
     }
     assert redis_client.llen("commands") == 0

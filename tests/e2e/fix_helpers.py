@@ -62,6 +62,25 @@ def fix_seed(gh: GitHubEmulator, *, body: str = "Adds area.") -> FixWorld:
     return FixWorld(gh, app, installation, number, head)
 
 
+def commit_modes(
+    gh: GitHubEmulator, branch: str, files: Mapping[str, tuple[str, bytes]], message: str
+) -> str:
+    """Commit ``path -> (git mode, content)`` on ``branch`` of ``REPO`` (from main when new).
+
+    The emulator's seeding API writes regular files only; executables and
+    symlinks go straight into its git repository.
+    """
+    repo = gh.state.repos[REPO]
+    git = repo.git
+    with gh.state.lock:
+        parent = git.ref(branch) or git.ref(repo.default_branch)
+        assert parent is not None
+        entries = {path: (mode, git.write_blob(data)) for path, (mode, data) in files.items()}
+        sha = git.commit_tree(git.build_tree(git.tree_of(parent), entries), [parent], message)
+        git.set_ref(branch, sha)
+    return sha
+
+
 def fix_user_comment(
     gh: GitHubEmulator, number: int, login: str, body: str, kind: str = "User"
 ) -> int:

@@ -1,5 +1,5 @@
 """``/codex`` commands end to end: signed comment deliveries into the real receiver, a
-real Celery worker process running ``workers.commands.run_command`` in production wiring,
+real Celery worker process running ``workers.commands.wiring.run_command`` in production wiring,
 a real Redis, and the GitHub and Responses emulators.
 
 One deployment serves the whole module (process start-up is the slow part); each test

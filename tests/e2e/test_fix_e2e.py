@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
-import redis
 
 from tests.e2e.fix_helpers import (
     EDIT,
@@ -13,6 +13,7 @@ from tests.e2e.fix_helpers import (
     REPO,
     SOURCE,
     FixWorld,
+    commit_modes,
     fix_answer,
     fix_model,
     fix_seed,
@@ -21,8 +22,10 @@ from tests.e2e.fix_helpers import (
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator
 from tests.emulators.openai.server import text
-from workers.fix.service import handle_command
-from workers.fix.wiring import build_deps
+from workers.commands.dispatch import handle_command
+from workers.commands.review import answer_review
+from workers.commands.wiring import build_deps
+from workers.github.models import DraftComment
 from workers.jobs import CommandJob, CommandName, ReviewJob
 from workers.redis_server import RedisServer
 
@@ -33,14 +36,24 @@ def world(github_emulator: GitHubEmulator) -> FixWorld:
 
 
 @pytest.fixture
+def queued() -> list[ReviewJob]:
+    """Review jobs the commands sent to the review queue."""
+    return []
+
+
+@pytest.fixture
 def run(
     world: FixWorld,
     openai_emulator: ResponsesEmulator,
     redis_server: RedisServer,
     model_prefix: str,
+    queued: list[ReviewJob],
 ) -> Iterator[object]:
     model = fix_model(openai_emulator.url, redis_server.url, model_prefix)
-    reviews: list[ReviewJob] = []
+
+    def enqueue(job: ReviewJob) -> bool:
+        queued.append(job)
+        return True
 
     def go(
         login: str,
@@ -67,12 +80,10 @@ def run(
             job,
             app=world.app,
             model=model,
-            redis_client=redis.Redis.from_url(redis_server.url),
-            run_review=reviews.append,
+            enqueue_review=enqueue,
             help_text="help",
             findings_of=lambda _body: None,
             github_host="github.example",
-            ledger_prefix=f"{model_prefix}:command",
         )
         return handle_command(job, deps), job
 
@@ -119,7 +130,7 @@ def test_collaborator_fix_pushes_one_commit_and_replies(world: FixWorld, run, op
     assert "<<<DATA pull_request" in prompt
     assert "tools" not in sent or not sent["tools"]
 
-    # The same delivery again does nothing.
+    # The same comment again (its job's record gone) finds the answer and does nothing.
     again, _ = run("alice", "", comment_id=job.comment_id)
     assert again == "duplicate"
     assert gh.branch_sha(REPO, "feature") == new_head
@@ -250,3 +261,113 @@ def test_a_stranger_is_refused_on_the_comment_association_alone(world: FixWorld,
     assert not [r for r in world.gh.requests if r.path.endswith("/permission")]
     assert _reactions(world.gh, job.comment_id) == ["eyes", "confused"]
     assert world.gh.branch_sha(REPO, "feature") == world.head_sha
+
+
+def _mode(gh: GitHubEmulator, sha: str, path: str) -> str:
+    return _git(gh, "ls-tree", sha, "--", path).split()[0]
+
+
+def test_a_fix_keeps_an_executable_file_executable(world: FixWorld, run, openai_emulator):
+    gh = world.gh
+    head = commit_modes(gh, "feature", {"geometry.py": ("100755", SOURCE.encode())}, "Exec")
+    assert _mode(gh, head, "geometry.py") == "100755"
+    openai_emulator.add(text(fix_answer([EDIT])), match="Files you may edit")
+    outcome, _ = run("alice", "/codex fix use multiplication in area()")
+    assert outcome == "pushed"
+    new_head = gh.branch_sha(REPO, "feature")
+    assert new_head is not None
+    assert _git(gh, "rev-parse", f"{new_head}^").strip() == head
+    assert _file_at(gh, new_head, "geometry.py") == FIXED
+    assert _mode(gh, new_head, "geometry.py") == "100755"
+    assert _mode(gh, new_head, "README.md") == "100644"
+
+
+def test_a_symlink_is_never_edited(world: FixWorld, run, openai_emulator):
+    gh = world.gh
+    head = commit_modes(gh, "links", {"area.py": ("120000", b"geometry.py")}, "Link")
+    number = gh.create_pull(REPO, "links", title="Link", author="bob")
+    openai_emulator.add(text(fix_answer([EDIT])), match="Files you may edit")
+    outcome, job = run("alice", "/codex fix make area.py multiply", number=number)
+    assert outcome == "special_file"
+    assert openai_emulator.requests == []
+    assert gh.branch_sha(REPO, "links") == head
+    (reply,) = [c["body"] for c in gh.issue_comments(REPO, number) if c["user"]["type"] == "Bot"]
+    assert "`area.py` is a symlink" in reply
+    assert "pushed nothing" in reply
+    assert _reactions(gh, job.comment_id) == ["eyes", "confused"]
+
+
+def test_review_is_queued_for_the_current_head_with_the_comment_to_answer(
+    world: FixWorld, run, openai_emulator, queued: list[ReviewJob]
+):
+    outcome, job = run("alice", "/codex review", command="review")
+    assert outcome == "review_queued"
+    (review,) = queued
+    assert review.head_sha == world.head_sha
+    assert review.trigger == "command"
+    assert (review.reply_comment_kind, review.reply_comment_id) == ("issue_comment", job.comment_id)
+    assert review.key.endswith(f"@{world.head_sha}:issue_comment:{job.comment_id}")
+    # The answer comes from the review job; the command only acknowledged it.
+    assert _reactions(world.gh, job.comment_id) == ["eyes"]
+    assert not [
+        c for c in world.gh.issue_comments(REPO, world.pr_number) if c["user"]["type"] == "Bot"
+    ]
+    assert openai_emulator.requests == []
+
+
+@dataclass(frozen=True)
+class _Reviewed:
+    status: str = "posted"
+    reason: str = "review posted"
+    head_sha: str = "0123456789abcdef"
+    inline: int = 2
+    in_body: int = 0
+
+
+def test_the_review_job_answers_in_the_thread_of_the_command(world: FixWorld):
+    gh = world.gh
+    client = world.app.installation_client(world.installation_id, REPO)
+    client.create_review(
+        world.pr_number, world.head_sha, "Review.", [DraftComment("geometry.py", 2, "Adds?")]
+    )
+    (root,) = gh.review_comments(REPO, world.pr_number)
+    asked = gh.add_review_reply(REPO, root["id"], "alice", "/codex review")
+    job = ReviewJob(
+        delivery_id="d-r",
+        installation_id=world.installation_id,
+        repository=REPO,
+        pr_number=world.pr_number,
+        head_sha=world.head_sha,
+        trigger="command",
+        reply_comment_id=asked,
+        reply_comment_kind="review_comment",
+    )
+    answer_review(client, job, _Reviewed())
+    answer = gh.review_comments(REPO, world.pr_number)[-1]
+    assert answer["user"]["login"] == "codex-review[bot]"
+    assert answer["in_reply_to_id"] == root["id"]
+    assert answer["body"].startswith("Reviewed `0123456`: 2 new finding(s) in the review above.")
+    assert f"codex-command:review_comment:{asked}" in answer["body"]
+    assert gh.reactions("review_comment", asked) == ["rocket"]
+
+
+def test_a_failed_review_is_answered_with_confused(world: FixWorld):
+    gh = world.gh
+    client = world.app.installation_client(world.installation_id, REPO)
+    asked = fix_user_comment(gh, world.pr_number, "alice", "/codex review")
+    job = ReviewJob(
+        delivery_id="d-f",
+        installation_id=world.installation_id,
+        repository=REPO,
+        pr_number=world.pr_number,
+        head_sha=world.head_sha,
+        trigger="command",
+        reply_comment_id=asked,
+        reply_comment_kind="issue_comment",
+    )
+    answer_review(client, job, None)
+    (reply,) = [
+        c["body"] for c in gh.issue_comments(REPO, world.pr_number) if c["user"]["type"] == "Bot"
+    ]
+    assert reply.startswith("Something went wrong while running this command")
+    assert _reactions(gh, asked) == ["confused"]

@@ -32,6 +32,7 @@ from .models import (
     PullRequest,
     Review,
     ReviewComment,
+    TreeEntry,
 )
 from .pacing import Pacer
 
@@ -158,6 +159,11 @@ class GitHubClient:
         blob = self._get(f"/git/blobs/{data['sha']}")
         return base64.b64decode(blob.get("content") or "")
 
+    def get_tree(self, tree_sha: str) -> tuple[TreeEntry, ...]:
+        """The entries of one tree, not recursive; a commit SHA names its root tree."""
+        data = self._get(f"/git/trees/{quote(tree_sha, safe='')}")
+        return tuple(TreeEntry.from_dict(e) for e in data.get("tree") or ())
+
     def list_reviews(self, number: int) -> tuple[Review, ...]:
         return tuple(Review.from_dict(r) for r in self._pages(f"/pulls/{number}/reviews"))
 
@@ -272,12 +278,19 @@ class GitHubClient:
         return CheckRun.from_dict(self._write("PATCH", f"/check-runs/{check_run_id}", body))
 
     def commit_files(
-        self, branch_parent_sha: str, changes: Mapping[str, bytes | None], message: str
+        self,
+        branch_parent_sha: str,
+        changes: Mapping[str, bytes | None],
+        message: str,
+        modes: Mapping[str, str] | None = None,
     ) -> str:
         """Create a commit on top of ``branch_parent_sha`` (None deletes a path); return its sha.
 
-        The branch is not moved: call ``update_branch`` with the result.
+        ``modes`` gives a path's git mode (``100755`` keeps a script executable);
+        paths it does not name are written as ``100644``. The branch is not
+        moved: call ``update_branch`` with the result.
         """
+        modes = modes or {}
         parent = self._get(f"/git/commits/{branch_parent_sha}")
         tree: list[dict[str, Any]] = []
         for path, data in changes.items():
@@ -289,7 +302,8 @@ class GitHubClient:
                 "/git/blobs",
                 {"content": base64.b64encode(data).decode(), "encoding": "base64"},
             )
-            tree.append({"path": path, "mode": "100644", "type": "blob", "sha": blob["sha"]})
+            mode = modes.get(path, "100644")
+            tree.append({"path": path, "mode": mode, "type": "blob", "sha": blob["sha"]})
         new_tree = self._write(
             "POST", "/git/trees", {"base_tree": parent["tree"]["sha"], "tree": tree}
         )

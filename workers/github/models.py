@@ -239,6 +239,26 @@ class DraftComment:
 
 
 @dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One entry of a git tree: ``mode`` is git's (``100644`` file, ``100755``
+    executable, ``120000`` symlink, ``040000`` directory, ``160000`` submodule)."""
+
+    path: str
+    mode: str
+    type: str  # blob, tree or commit (a submodule)
+    sha: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            path=str(data["path"]),
+            mode=str(data["mode"]),
+            type=str(data["type"]),
+            sha=str(data["sha"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CheckRun:
     id: int
     name: str

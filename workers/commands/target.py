@@ -9,8 +9,8 @@ Two shapes of request:
   with text, what the text asks, limited to the files the PR changes plus any
   repository paths the text names explicitly.
 
-The result lists the only paths the model may edit; ``workers.fix.apply``
-enforces that list.
+The result lists the only paths the model may edit; ``workers.commands.apply``
+enforces that list. Comments are ``workers.github.models.ReviewComment`` values.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Self
+from typing import Final, Self
 
 from workers.findings import Finding
+from workers.github.models import ReviewComment
 
 #: Findings at or below this priority number are the ones a bare ``/codex fix`` addresses.
 FIX_PRIORITY_MAX: Final = 1
@@ -33,60 +34,17 @@ _PATH_RE: Final = re.compile(
 _WORD_PATH_RE: Final = re.compile(r"(?<![\w/.@:-])((?:[\w.-]+/)+[\w.-]+)(?![\w/])")
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewComment:
-    """The fields of a pull request review comment that target selection reads.
-
-    ``line``/``start_line`` are ``None`` when the comment is outdated (its
-    lines left the diff); ``original_*`` keep the lines it was written on.
-    """
-
-    id: int
-    path: str
-    line: int | None
-    start_line: int | None
-    original_line: int | None
-    original_start_line: int | None
-    side: str
-    diff_hunk: str
-    in_reply_to_id: int | None
-    author_login: str
-    body: str
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Build from GitHub's review comment JSON."""
-        user = data.get("user") or {}
-        return cls(
-            id=int(data["id"]),
-            path=str(data["path"]),
-            line=_int_or_none(data.get("line")),
-            start_line=_int_or_none(data.get("start_line")),
-            original_line=_int_or_none(data.get("original_line")),
-            original_start_line=_int_or_none(data.get("original_start_line")),
-            side=str(data.get("side") or "RIGHT"),
-            diff_hunk=str(data.get("diff_hunk") or ""),
-            in_reply_to_id=_int_or_none(data.get("in_reply_to_id")),
-            author_login=str(user.get("login") or ""),
-            body=str(data.get("body") or ""),
-        )
-
-    @property
-    def thread_id(self) -> int:
-        """The id of the comment that starts this comment's thread."""
-        return self.in_reply_to_id if self.in_reply_to_id is not None else self.id
-
-    @property
-    def outdated(self) -> bool:
-        return self.line is None
-
-    @property
-    def line_range(self) -> tuple[int, int] | None:
-        end = self.line if self.line is not None else self.original_line
-        if end is None:
-            return None
-        start = self.start_line if self.line is not None else self.original_start_line
-        return (start if start is not None else end, end)
+def line_range(comment: ReviewComment) -> tuple[int, int] | None:
+    """The new-file lines ``comment`` is on; an outdated comment (``line`` is
+    ``None``: its lines left the diff) keeps the lines it was written on."""
+    if comment.line is not None:
+        start = comment.start_line
+        end: int | None = comment.line
+    else:
+        start, end = comment.original_start_line, comment.original_line
+    if end is None:
+        return None
+    return (start if start is not None else end, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +83,7 @@ class FixTarget:
         anchor = root or comment
         thread = ThreadContext(
             path=anchor.path,
-            line_range=anchor.line_range,
+            line_range=line_range(anchor),
             diff_hunk=anchor.diff_hunk,
             finding=root_finding,
         )
@@ -176,7 +134,7 @@ def open_findings(
         if finding.priority <= FIX_PRIORITY_MAX
         and comment_id in by_id
         and by_id[comment_id].in_reply_to_id is None
-        and not by_id[comment_id].outdated
+        and by_id[comment_id].line is not None
         and comment_id not in done
     ]
     selected.sort(key=lambda item: (item[0], item[1]))
@@ -211,9 +169,3 @@ def is_safe_path(path: str) -> bool:
 
 def _unique(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(paths))
-
-
-def _int_or_none(value: object) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    return int(value) if isinstance(value, int | str) else None

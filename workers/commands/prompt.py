@@ -17,7 +17,7 @@ from importlib import resources
 from string import Template
 from typing import Final
 
-from workers.fix.target import FixTarget
+from workers.commands.target import FixTarget
 
 MAX_FILE_CHARS: Final = 60_000
 MAX_TOTAL_FILE_CHARS: Final = 240_000
@@ -51,7 +51,7 @@ class PullText:
 
 def _template(name: str) -> Template:
     return Template(
-        resources.files("workers.fix").joinpath("prompts").joinpath(name).read_text("utf-8")
+        resources.files("workers.commands").joinpath("prompts").joinpath(name).read_text("utf-8")
     )
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from workers.commands.apply import (
+    Applied,
+    EditFailure,
+    Limits,
+    Rejected,
+    apply_edit,
+    apply_proposal,
+)
+from workers.commands.prompt import PullText, data_block, render
+from workers.commands.schema import FixProposal, ProposedEdit
+from workers.commands.target import FixTarget
 from workers.findings import Finding
-from workers.fix.apply import Applied, EditFailure, Limits, Rejected, apply_edit, apply_proposal
-from workers.fix.prompt import PullText, data_block, render
-from workers.fix.schema import FixProposal, ProposedEdit
-from workers.fix.target import FixTarget, ReviewComment
+from workers.github.models import ReviewComment
 
 SOURCE = (
     "def f(x):\n    if x:\n        return 1\n    return 0\n\n\n"

@@ -1,10 +1,10 @@
 """Every text the command path posts or commits, rendered from plain values.
 
-Replies end with a hidden marker naming the comment they answer, so the
-service can tell that a command was already answered (a redelivery, a lost
-task guard) by reading the thread. Commit messages carry the same identity in
-a ``Codex-Request:`` trailer, so a push that happened before a crash is found
-on the branch too.
+Replies end with a hidden marker naming the comment they answer, so
+``workers.commands.dispatch`` can tell that a command was already answered (a
+comment replayed after its job's record expired) by reading the thread. Commit
+messages carry the same identity in a ``Codex-Request:`` trailer, so the
+branch history names the request each fix commit answers.
 
 Model text reaches these functions only after ``workers.sanitize`` filtered
 it; what the requester typed is reduced to one bounded line so it can never
@@ -141,9 +141,19 @@ def suggested(ref: CommentRef, *, count: int, summary: str, left_out: tuple[str,
     return _reply(ref, body)
 
 
-def review_done(ref: CommentRef, summary: str | None) -> str:
+def special_refused(ref: CommentRef, paths: tuple[tuple[str, str], ...]) -> str:
+    """``paths`` pairs a path with what it is (``a symlink``, ``a submodule``)."""
+    listed = ", ".join(f"`{path}` is {kind}" for path, kind in paths)
+    return _reply(
+        ref,
+        f"I only edit regular files, so I pushed nothing: {listed}. "
+        "Please make this change by hand.",
+    )
+
+
+def review_done(ref: CommentRef, summary: str) -> str:
     """The reply to ``/codex review``; ``summary`` says what the review run did."""
-    return _reply(ref, summary or "Reviewed this PR at its current head.")
+    return _reply(ref, summary)
 
 
 def help_reply(ref: CommentRef, help_text: str, unknown: str | None) -> str:

@@ -8,11 +8,17 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from workers.commands import messages, policy
+from workers.commands.messages import CommentRef
+from workers.commands.schema import FIX_SCHEMA, FixOutputError, FixProposal
+from workers.commands.target import (
+    FixTarget,
+    is_safe_path,
+    named_paths,
+    open_findings,
+)
 from workers.findings import Finding
-from workers.fix import messages, policy
-from workers.fix.messages import CommentRef
-from workers.fix.schema import FIX_SCHEMA, FixOutputError, FixProposal
-from workers.fix.target import FixTarget, ReviewComment, is_safe_path, named_paths, open_findings
+from workers.github.models import ReviewComment
 
 REF = CommentRef(kind="issue_comment", comment_id=4242)
 

@@ -4,7 +4,7 @@
 property is required and ``additionalProperties`` is false, so absent values
 are ``null``. The model's answer is untrusted: ``FixProposal.from_model_output``
 validates it with pydantic (the trust boundary) and returns frozen values.
-Nothing here decides *whether* an edit may be applied; ``workers.fix.apply``
+Nothing here decides *whether* an edit may be applied; ``workers.commands.apply``
 does that against the PR's files.
 
 Each edit replaces whole lines: ``quote`` is the exact current text of one or

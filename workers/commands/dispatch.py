@@ -1,0 +1,108 @@
+"""Run one ``/codex`` command: ``handle_command(job, deps)``.
+
+The task runs each job once per comment (``workers.guard.JobGuard`` on the
+job's key). The job carries ids only; everything is read from GitHub, in
+this order:
+
+1. Re-read the comment; ignore it when it is gone, was written by a bot or by
+   this App, or no longer holds the command the job was made for (edited).
+2. Look for the App's answer to it (a reply with the comment's marker): a
+   comment replayed after its job's record expired is answered only once.
+3. Eyes reaction. ``help`` (and unknown subcommands) get the help text.
+4. ``fix`` and ``review`` need write, maintain or admin on the repository:
+   ``author_association`` may refuse at once, the permission endpoint decides.
+5. ``review`` queues a review job that answers when done
+   (``workers.commands.review``); ``fix`` runs ``workers.commands.fix``.
+6. A reply in the same thread and a rocket or confused reaction.
+
+Errors: ``GitHubError`` subclasses from the client. Transient ones
+(``RateLimited``, ``ServerError``, ``TransportError``) propagate to the task;
+``BranchMoved`` becomes the "PR changed" reply inside the fix; anything else
+GitHub refuses becomes a failure reply.
+"""
+
+from __future__ import annotations
+
+from workers.commands import messages, policy
+from workers.commands.context import (
+    TRANSIENT,
+    CommandDeps,
+    CommandGitHub,
+    CommandOutcome,
+    Comment,
+    Context,
+    get_comment,
+)
+from workers.commands.fix import run_fix
+from workers.commands.help import answer_help
+from workers.commands.messages import CommentRef
+from workers.commands.review import request_review
+from workers.github.errors import GitHubError, NotFound
+from workers.jobs import CommandJob
+from workers.logs import get_logger
+from workers.slash import parse_command
+
+log = get_logger("workers.commands")
+
+
+def handle_command(job: CommandJob, deps: CommandDeps) -> CommandOutcome:
+    """Run ``job``'s command; the outcome names what happened (for logs and tests)."""
+    github = deps.github
+    ref = CommentRef(kind=job.comment_kind, comment_id=job.comment_id)
+    try:
+        comment = get_comment(github, job.comment_kind, job.comment_id)
+    except NotFound:
+        return "ignored"
+    app_login = github.app_identity().bot_login
+    if policy.is_automated(comment.author_login, comment.author_type, app_login):
+        return "ignored"
+    command = parse_command(comment.body)
+    if (
+        command is None
+        or command.name != job.command
+        or comment.author_login.lower() != job.sender_login.lower()
+    ):
+        return "ignored"
+    if already_answered(github, job, ref, app_login):
+        log.info("command already answered", command=ref.token)
+        return "duplicate"
+
+    ctx = Context(job=job, deps=deps, ref=ref, comment=comment)
+    ctx.react("eyes")
+    if command.name == "help":
+        return answer_help(ctx, command.unknown)
+    if not _authorised(github, comment):
+        ctx.finish(messages.not_allowed(ref, command.name), "confused")
+        return "refused"
+    try:
+        if command.name == "review":
+            return request_review(ctx)
+        return run_fix(ctx, command.argument)
+    except TRANSIENT:
+        raise
+    except GitHubError as exc:
+        log.warning("command failed", command=ref.token, error=str(exc))
+        ctx.finish(messages.failed(ref), "confused")
+        return "failed"
+
+
+def already_answered(github: CommandGitHub, job: CommandJob, ref: CommentRef, app: str) -> bool:
+    """Whether the App already replied to the command's comment, in its thread or the PR."""
+    replies: tuple[Comment, ...]
+    if job.comment_kind == "review_comment":
+        replies = github.list_review_comments(job.pr_number)
+    else:
+        replies = github.list_issue_comments(job.pr_number)
+    return any(
+        c.author_login.lower() == app.lower() and messages.answered(c.body, ref) for c in replies
+    )
+
+
+def _authorised(github: CommandGitHub, comment: Comment) -> bool:
+    if policy.precheck(comment.author_association) == "deny":
+        return False
+    try:
+        permission = github.get_permission(comment.author_login)
+    except NotFound:
+        return False
+    return policy.permission_allows(permission)
