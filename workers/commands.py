@@ -9,11 +9,11 @@ their author first.
 
 from __future__ import annotations
 
+from codex_common.jobs import CommandJob, ReviewJob
+from codex_common.logs import get_logger
 from workers import pipeline
 from workers.fix.service import handle_command
 from workers.fix.wiring import build_deps
-from workers.jobs import CommandJob, ReviewJob
-from workers.logs import get_logger
 from workers.review.marker import parse_comment_finding
 from workers.review.pipeline import ReviewOutcome, web_host_for
 from workers.review.render import help_text

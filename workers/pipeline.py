@@ -6,8 +6,8 @@ worker process's shared clients and logs the outcome.
 
 from __future__ import annotations
 
-from workers.jobs import ReviewJob
-from workers.logs import get_logger
+from codex_common.jobs import ReviewJob
+from codex_common.logs import get_logger
 from workers.review.cache import SegmentCache
 from workers.review.pipeline import (
     PipelineSettings,

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import structlog
 from celery import Celery
 
+from codex_common.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
+from codex_common.logs import get_logger
 from workers import commands, pipeline
-from workers.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
 from workers.ledger import JobGuard
-from workers.logs import get_logger
 from workers.runtime import Runtime, current
 
 log = get_logger("workers.tasks")

@@ -9,8 +9,8 @@ import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from codex_common.jobs import ReviewJob
 from workers.config import WorkerSettings
-from workers.jobs import ReviewJob
 from workers.ledger import JobGuard, Outcome
 from workers.redis_server import RedisServer
 from workers.runtime import Runtime

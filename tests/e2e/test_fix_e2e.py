@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from codex_common.jobs import CommandJob, CommandName, ReviewJob
 from tests.e2e.fix_helpers import (
     EDIT,
     FIXED,
@@ -23,7 +24,6 @@ from tests.emulators.openai import ResponsesEmulator
 from tests.emulators.openai.server import text
 from workers.fix.service import handle_command
 from workers.fix.wiring import build_deps
-from workers.jobs import CommandJob, CommandName, ReviewJob
 from workers.redis_server import RedisServer
 
 

@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from codex_common.jobs import CommandJob, ReviewJob
+from codex_common.slash import parse_command
 from workers.findings import Finding
 from workers.fix import messages, policy
 from workers.fix.apply import (
@@ -58,10 +60,8 @@ from workers.github.errors import (
     TransportError,
     Unprocessable,
 )
-from workers.jobs import CommandJob, ReviewJob
 from workers.model.ledger import CallContext
 from workers.sanitize import sanitize, sanitize_code
-from workers.slash import parse_command
 
 log = logging.getLogger("workers.fix")
 

@@ -13,6 +13,7 @@ from typing import Final
 
 import redis
 
+from codex_common.jobs import CommandJob, ReviewJob
 from workers.findings import Finding
 from workers.fix.prompt import FixPrompt
 from workers.fix.schema import FIX_SCHEMA, SCHEMA_NAME, FixProposal
@@ -29,7 +30,6 @@ from workers.github import DraftComment, GitHubApp, GitHubClient
 from workers.github.auth import REVIEW_PERMISSIONS
 from workers.github.models import IssueComment
 from workers.github.models import ReviewComment as ClientComment
-from workers.jobs import CommandJob, ReviewJob
 from workers.model.client import ModelClient
 from workers.model.ledger import CallContext
 

@@ -65,6 +65,7 @@ from urllib.parse import urlsplit
 
 import redis
 
+from codex_common.jobs import ReviewJob
 from workers.diff import (
     AnchoredFinding,
     AnchorResult,
@@ -83,7 +84,6 @@ from workers.findings import FINDINGS_SCHEMA, Finding
 from workers.github.client import GitHubClient
 from workers.github.errors import GitHubError, NotFound
 from workers.github.models import DraftComment, PullFile, PullRequest, Review
-from workers.jobs import ReviewJob
 from workers.model.client import ModelClient
 from workers.model.ledger import CallContext, month_of
 from workers.model.review import SegmentReview, parse_findings
