@@ -6,7 +6,9 @@ GitHub access is the App's (``APP_ID`` + ``PRIVATE_KEY`` or
 ``PRIVATE_KEY_PATH``; the installation is looked up unless
 ``--installation-id`` is given) or a personal ``GITHUB_TOKEN``, whose user
 (``GET /user``) is then the author the pipeline looks for when it finds its own
-earlier review. Settings come from the environment and ``.env``. With no
+earlier review: like a push, a head it already reviewed is not reviewed again
+(``--again`` asks, as ``/codex review`` does). Settings come from the
+environment and ``.env``. With no
 ``REDIS_URL`` a private, throwaway Redis is started for the model client's
 limiter, the ledger and the segment cache. ``--dry-run`` prints the review
 instead of posting it, and opens no check run.
@@ -27,7 +29,7 @@ from typing import Any
 
 import click
 import redis
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -64,9 +66,14 @@ class ReviewCliSettings(GitHubSettings):
     private_key: SecretStr | None = None
     private_key_path: Path | None = None
 
+    @field_validator("github_token", "app_id", "private_key", "private_key_path", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _one_identity(self) -> ReviewCliSettings:
-        if self.github_token is not None and self.github_token.get_secret_value():
+        if self.token() is not None:
             return self
         if self.app_id is None:
             raise ValueError(
@@ -76,8 +83,8 @@ class ReviewCliSettings(GitHubSettings):
         return self
 
     def token(self) -> str | None:
-        """The personal token, when one is set (an empty ``GITHUB_TOKEN`` is none)."""
-        return (self.github_token.get_secret_value() if self.github_token else "") or None
+        """The personal token, when one is set."""
+        return self.github_token.get_secret_value() if self.github_token else None
 
     def private_key_pem(self) -> bytes:
         return read_private_key(self.private_key, self.private_key_path)
@@ -157,7 +164,13 @@ def describe(outcome: ReviewOutcome) -> str:
 @click.argument("target")
 @click.option("--dry-run", is_flag=True, help="Print the review instead of posting it.")
 @click.option("--installation-id", type=int, default=None, help="Skip the installation lookup.")
-def review(target: str, dry_run: bool, installation_id: int | None) -> None:
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Review even a head already reviewed, as /codex review does (only new findings are "
+    "posted; drafts are reviewed too).",
+)
+def review(target: str, dry_run: bool, installation_id: int | None, again: bool) -> None:
     """Review one pull request now: codex-bot review OWNER/REPO#N."""
     repository, number = parse_target(target)
     console = Console(stderr=True)
@@ -167,7 +180,9 @@ def review(target: str, dry_run: bool, installation_id: int | None) -> None:
         click.echo(f"codex-bot review: {exc}", err=True)
         sys.exit(2)
     try:
-        outcome = _run(settings, settings.to_config(), repository, number, installation_id, dry_run)
+        outcome = _run(
+            settings, settings.to_config(), repository, number, installation_id, dry_run, again
+        )
     except GitHubError as exc:
         click.echo(f"codex-bot review: GitHub said: {exc}", err=True)
         sys.exit(1)
@@ -183,14 +198,14 @@ def _run(
     number: int,
     installation_id: int | None,
     dry_run: bool,
+    again: bool,
 ) -> ReviewOutcome:
     token = settings.token()
-    bot_login: str | None = None
     factory: Callable[[int, str], GitHubClient]
+    # Either way the client knows who it acts as, and the pipeline finds its own
+    # earlier reviews by that login.
     if token is not None:
-        user = GitHubToken(token, settings.github_api_url)
-        bot_login = user.identity().bot_login
-        factory = user.installation_client
+        factory = GitHubToken(token, settings.github_api_url).installation_client
         installation = 0
     else:
         assert settings.app_id is not None  # checked with the settings
@@ -207,9 +222,7 @@ def _run(
             github=factory,
             model=model,
             redis=store,
-            settings=PipelineSettings(
-                web_host=web_host_for(settings.github_api_url), bot_login=bot_login
-            ),
+            settings=PipelineSettings(web_host=web_host_for(settings.github_api_url)),
             cache=SegmentCache(store),
         )
         probe = factory(installation, repository)
@@ -220,7 +233,9 @@ def _run(
             repository=repository,
             pr_number=number,
             head_sha=head,
-            trigger="command",
+            # Without --again the run is what a push of this head would do: a head
+            # already reviewed ends as a duplicate, so running twice posts once.
+            trigger="command" if again else "synchronize",
         )
         columns = (
             TextColumn("{task.description}"),
