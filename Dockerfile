@@ -5,6 +5,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY workers ./workers
+COPY codex_common ./codex_common
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim

@@ -26,10 +26,10 @@ import httpx
 import redis
 from pydantic import SecretStr
 
+from codex_common.logs import configure_logging
 from tests.emulators.openai import Answer, ResponsesEmulator, count_tokens, findings, rate_limited
 from tests.model.helpers import FakeClock, Prompt
 from workers.failures import retry_delay
-from workers.logs import configure_logging
 from workers.model import CallContext, ModelClient, ModelConfig, RetryPolicy, review_segment
 from workers.redis_server import RedisServer
 

@@ -1,7 +1,7 @@
 """The receiver's connection to the broker's Redis: pipelined RESP over one asyncio connection.
 
 The webhook hot path makes exactly one Redis call per delivery (the ledger's
-script, see ``bot.ledger``), so the receiver speaks the Redis protocol itself
+script, see ``bot.deliveries``), so the receiver speaks the Redis protocol itself
 instead of going through a general-purpose client: commands issued in the same
 event-loop turn leave in one write, replies are matched to callers in order,
 and nothing blocks the loop or hops to a thread.

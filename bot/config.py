@@ -1,70 +1,38 @@
-"""Settings of the webhook receiver, read once at start-up and injected.
+"""Settings of the webhook receiver (``WebSettings``), read once at start-up and injected.
 
 Names follow Probot and the OpenAI SDK so an existing ``.env`` keeps working:
 ``WEBHOOK_SECRET`` (comma-separated to rotate without downtime), ``REDIS_URL``
-or ``CELERY_BROKER_URL``, ``HOST``, ``PORT``, ``LOG_LEVEL``. A ``.env`` file in
-the working directory is read when present. ``load_settings`` turns a
-validation failure into one ``ConfigError`` line that names the setting.
+or ``CELERY_BROKER_URL``, ``HOST``, ``PORT``, ``LOG_LEVEL``, ``LOG_FORMAT``.
+The class reads the environment only; ``codex-bot web`` and ``serve`` also read
+``.env`` by passing it to ``load_settings``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
-from workers.config import ConfigError, load_settings
-
-__all__ = ["ConfigError", "WebSettings", "load_settings"]
-
-LogFormat = Literal["json", "console"]
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-# Values copied from templates and tutorials; a receiver keyed with one of them
-# accepts forged deliveries from anybody who read the same page.
-_PLACEHOLDERS = frozenset(
-    {"", "changeme", "change-me", "secret", "development", "development-secret", "xxx", "..."}
+from codex_common.settings import (
+    BaseProcessSettings,
+    ConfigError,
+    load_settings,
+    refuse_placeholders,
+    split_secrets,
 )
+
+__all__ = ["MIN_SECRET_LENGTH", "ConfigError", "WebSettings", "load_settings"]
+
 MIN_SECRET_LENGTH = 8
 
 
-def split_secrets(value: object) -> object:
-    """``a,b`` -> ``["a", "b"]``; blanks around commas are dropped."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-def refuse_placeholders(secrets: list[SecretStr]) -> list[SecretStr]:
-    if not secrets:
-        raise ValueError("is required")
-    for secret in secrets:
-        raw = secret.get_secret_value()
-        if raw.lower() in _PLACEHOLDERS or len(raw) < MIN_SECRET_LENGTH:
-            raise ValueError(
-                f"holds a placeholder or a value shorter than {MIN_SECRET_LENGTH} characters"
-            )
-    return secrets
-
-
-class WebSettings(BaseSettings):
+class WebSettings(BaseProcessSettings):
     """Everything ``codex-bot web`` needs; the worker has its own ``WorkerSettings``."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
-    )
-
     webhook_secret: Annotated[list[SecretStr], NoDecode] = Field(min_length=1)
-    redis_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("REDIS_URL", "CELERY_BROKER_URL")
-    )
-    data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=1, le=65535)
-    log_level: LogLevel = "INFO"
-    log_format: LogFormat = "json"
     # Optional: recognises this App's own comments (performed_via_github_app.id,
     # sender login "<slug>[bot]") so the bot never answers itself.
     app_id: int | None = None
@@ -90,12 +58,7 @@ class WebSettings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _no_placeholder(cls, value: list[SecretStr]) -> list[SecretStr]:
-        return refuse_placeholders(value)
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+        return refuse_placeholders(value, min_length=MIN_SECRET_LENGTH)
 
     def secret_values(self) -> tuple[bytes, ...]:
         return tuple(s.get_secret_value().encode() for s in self.webhook_secret)

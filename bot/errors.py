@@ -6,7 +6,6 @@
     ├── SignatureError          401  missing, forged or sha1-only signature
     ├── PayloadTooLarge         413  body over the configured cap
     ├── BadDelivery             400  missing headers, undecodable body, bad payload shape
-    ├── DeliveryInProgress      409  the same delivery id is being accepted right now
     └── BrokerUnavailable       503  the queue (or the ledger beside it) is unreachable
 
 Everything else reaching the handler is a bug and answers 500 through the
@@ -38,10 +37,6 @@ class BadDelivery(WebhookError):
     pass
 
 
-class DeliveryInProgress(WebhookError):
-    pass
-
-
 class BrokerUnavailable(WebhookError):
     pass
 
@@ -50,7 +45,6 @@ STATUS: Final[dict[type[WebhookError], int]] = {
     SignatureError: 401,
     PayloadTooLarge: 413,
     BadDelivery: 400,
-    DeliveryInProgress: 409,
     BrokerUnavailable: 503,
 }
 

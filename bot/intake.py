@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from bot.ledger import DeliveryLedger
+from bot.deliveries import DeliveryLedger
 from bot.metrics import Metrics
 from bot.queue import MessageFactory
 from bot.routing import Route

@@ -21,14 +21,13 @@ from starlette.routing import Route
 
 from bot.broker import BrokerClient, BrokerError
 from bot.config import ConfigError, WebSettings
+from bot.deliveries import DeliveryLedger
 from bot.intake import Intake
-from bot.ledger import DeliveryLedger
 from bot.metrics import Metrics
 from bot.queue import MessageFactory
 from bot.routing import Identity
 from bot.webhook import Receive, Scope, Send, WebhookEndpoint
-from workers.celery_app import create_celery
-from workers.jobs import COMMAND_QUEUE, REVIEW_QUEUE
+from codex_common.jobs import COMMAND_QUEUE, REVIEW_QUEUE
 
 WEBHOOK_PATH = "/api/github/webhooks"
 
@@ -37,7 +36,6 @@ _WEBHOOK_RESPONSES: dict[str, dict[str, Any]] = {
     "202": {"description": "accepted (job_id) or ignored (reason)"},
     "400": {"description": "missing headers or undecodable body"},
     "401": {"description": "missing, forged or sha1-only signature"},
-    "409": {"description": "the same delivery is being accepted right now"},
     "413": {"description": "body over the size cap"},
     "503": {"description": "queue unreachable; nothing recorded, redeliver later"},
 }
@@ -79,10 +77,7 @@ def create_app(settings: WebSettings) -> Receiver:
         client = BrokerClient.from_url(settings.redis_url, settings.broker_timeout_seconds)
     except ValueError as exc:
         raise ConfigError(f"setting REDIS_URL or CELERY_BROKER_URL: {exc}") from None
-    # Only Celery's message factory is used: the receiver never publishes through kombu.
-    celery = create_celery(settings.redis_url, main="codex-web")
-    messages = MessageFactory.from_celery(celery)
-    celery.close()
+    messages = MessageFactory.protocol2()
     metrics = Metrics()
     intake = Intake(
         ledger=DeliveryLedger(client, ttl_seconds=settings.ledger_ttl_seconds),

@@ -1,10 +1,13 @@
-"""Celery task messages for jobs, built without a round trip through kombu.
+"""Celery task messages for jobs, built without Celery or kombu.
 
 The receiver never imports worker code: it sends ``codex.review`` /
 ``codex.command`` by name with the job's primitive fields. It does not publish
-through kombu either: the ledger pushes the exact bytes kombu's Redis transport
-would ``LPUSH`` in the same atomic script that records the delivery (see
-``bot.ledger``), so a delivery is recorded if and only if its job is queued.
+through kombu either: ``bot.deliveries`` pushes the exact bytes kombu's Redis
+transport would ``LPUSH`` in the same atomic script that records the delivery,
+so a delivery is recorded if and only if its job is queued. The message is
+Celery's task protocol 2 as ``amqp.as_task_v2`` writes it with no options
+(tests/bot/test_queue.py compares the two field by field against the worker's
+own Celery app).
 """
 
 from __future__ import annotations
@@ -12,23 +15,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
 import orjson
-from celery import Celery
 
-from workers.jobs import CommandJob, ReviewJob
+from codex_common.jobs import CommandJob, ReviewJob
 
 # A fixed namespace: the same delivery always gets the same job id, so a retried
 # enqueue of one delivery is recognisable in the worker logs.
 _JOB_NAMESPACE = uuid.UUID("6f1d4c0e-2b8a-5c44-9a51-3d7e0c2f9b10")
-
-# What changes from one job message to the next; everything else comes from Celery once.
-_PER_JOB_HEADERS = frozenset({"task", "id", "root_id", "argsrepr", "kwargsrepr"})
-_PER_JOB_PROPERTIES = frozenset({"correlation_id", "delivery_info", "delivery_tag"})
 
 
 _NAMESPACE_BYTES = _JOB_NAMESPACE.bytes
@@ -51,13 +50,13 @@ def job_id_for(delivery_id: str, task: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MessageFactory:
-    """Builds the raw Redis-transport message of a job from a template made by Celery.
+    """Builds the raw Redis-transport message of a job from a constant template.
 
-    ``from_celery`` asks Celery's own protocol-2 factory (``amqp.as_task_v2``) for
-    one message and keeps its constant parts (origin, retries, time limits,
-    stamps, embedded callbacks, ...); ``build`` fills in the per-job fields.
-    Each queue has a direct exchange of its own name bound with its own name as
-    key, so the target list is the queue's name.
+    ``protocol2`` holds what a protocol-2 message carries when no option is given
+    (no countdown, expiry, time limits or callbacks; the worker applies its own
+    limits); ``build`` fills in the per-job fields. Each queue has a direct
+    exchange of its own name bound with its own name as key, so the target list
+    is the queue's name.
     """
 
     headers: Mapping[str, Any]
@@ -65,20 +64,27 @@ class MessageFactory:
     embed: Mapping[str, Any]
 
     @classmethod
-    def from_celery(cls, app: Celery) -> Self:
-        probe = job_id_for("probe", "probe")
-        message = app.amqp.as_task_v2(
-            probe, "probe", args=(), kwargs={}, argsrepr="()", kwargsrepr="{}"
-        )
-        headers = {k: v for k, v in message.headers.items() if k not in _PER_JOB_HEADERS}
-        properties = {k: v for k, v in message.properties.items() if k not in _PER_JOB_PROPERTIES}
-        properties.update(delivery_mode=2, priority=0, body_encoding="base64")
-        # Anything else that names the task or its id would go stale in the template.
-        constant = orjson.dumps([headers, properties], default=str)
-        if probe.encode() in constant or b'"probe"' in constant:
-            raise RuntimeError("Celery's task message has per-task fields this factory ignores")
-        _args, _kwargs, embed = message.body
-        return cls(headers=headers, properties=properties, embed=dict(embed))
+    def protocol2(cls) -> Self:
+        """The template for this process; ``origin`` names it as Celery does: ``gen<pid>@host``."""
+        headers: dict[str, Any] = {
+            "lang": "py",
+            "shadow": None,
+            "eta": None,
+            "expires": None,
+            "group": None,
+            "group_index": None,
+            "retries": 0,
+            "timelimit": [None, None],
+            "parent_id": None,
+            "origin": f"gen{os.getpid()}@{socket.gethostname()}",
+            "ignore_result": False,
+            "replaced_task_nesting": 0,
+            "stamped_headers": None,
+            "stamps": {},
+        }
+        properties = {"reply_to": "", "delivery_mode": 2, "priority": 0, "body_encoding": "base64"}
+        embed = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+        return cls(headers=headers, properties=properties, embed=embed)
 
     def build(self, task: str, queue: str, job: ReviewJob | CommandJob) -> tuple[str, bytes]:
         """``(job_id, raw)``: the bytes to push on the list named ``queue``."""

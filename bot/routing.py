@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.errors import BadDelivery
 from bot.events import WebhookEvent
-from workers.jobs import (
+from codex_common.jobs import (
     COMMAND_QUEUE,
     COMMAND_TASK,
     REVIEW_QUEUE,
@@ -33,7 +33,7 @@ from workers.jobs import (
     CommentKind,
     ReviewJob,
 )
-from workers.slash import parse_command
+from codex_common.slash import parse_command
 
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "ready_for_review", "synchronize"})
 LOGGED_EVENTS = frozenset({"installation", "installation_repositories", "installation_target"})

@@ -27,7 +27,7 @@ from bot.events import WebhookEvent
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.routing import Identity, Route, route
-from workers.logs import get_logger
+from codex_common.logs import get_logger
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codex_common.slash import parse_command
 from workers.sanitize import (
     MENTION_BREAK,
     REDACTED,
@@ -17,7 +18,6 @@ from workers.sanitize import (
     sanitize_code,
     truncate,
 )
-from workers.slash import parse_command
 
 ALNUM = string.ascii_letters + string.digits
 

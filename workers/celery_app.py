@@ -23,7 +23,7 @@ from typing import Any
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
-from workers.jobs import COMMAND_QUEUE, COMMAND_TASK, REVIEW_QUEUE, REVIEW_TASK
+from codex_common.jobs import COMMAND_QUEUE, COMMAND_TASK, REVIEW_QUEUE, REVIEW_TASK
 
 
 class CeleryConfigError(ValueError):

@@ -28,9 +28,9 @@ from typing import Protocol
 
 import redis
 
+from codex_common.logs import get_logger
 from workers.github.deliveries import HookDelivery
 from workers.github.errors import GitHubError
-from workers.logs import get_logger
 
 log = get_logger("workers.redelivery")
 

@@ -1,9 +1,10 @@
 """What a worker process shares between its jobs: settings and long-lived clients.
 
 ``Runtime.from_settings`` builds it; ``configure(settings)`` is called once by
-the worker command before the pool starts, and ``current()`` builds the
-runtime lazily in each pool process (after the fork, so no connection is
-shared between processes). Other parts add their clients (GitHub, model) here.
+the worker command before the pool starts, with settings already checked
+whole (the model section included), and ``current()`` builds the runtime
+lazily in each pool process (after the fork, so no connection is shared
+between processes). Other parts add their clients (GitHub, model) here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import redis
 from workers.config import WorkerSettings
 from workers.diff import tokens
 from workers.github import GitHubApp, RedisPacer
-from workers.model import ModelClient, ModelSettings
+from workers.model import ModelClient
 
 
 class RuntimeNotConfigured(RuntimeError):
@@ -47,12 +48,7 @@ class Runtime:
             settings.github_api_url,
             pacer=RedisPacer(client, min_interval=settings.github_write_interval),
         )
-        # The other OPENAI_* / MODEL_* settings are read here, once, at start-up.
-        keys = ",".join(key.get_secret_value() for key in settings.openai_api_key)
-        model_settings = ModelSettings(
-            openai_api_key=keys, openai_base_url=settings.openai_base_url
-        )
-        model = ModelClient.create(model_settings.to_config(), client)
+        model = ModelClient.create(settings.to_config(), client)
         # Loading the tokenizer takes seconds: start now, not in the first review.
         threading.Thread(target=tokens.o200k, name="warm-tokenizer", daemon=True).start()
         return cls(settings=settings, redis=client, github=github, model=model)

@@ -19,11 +19,11 @@ import structlog
 from celery import Celery
 from kombu.exceptions import OperationalError
 
+from codex_common.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
+from codex_common.logs import get_logger
 from workers.commands.wiring import answer_review_command, run_command
 from workers.github.errors import GitHubError
 from workers.guard import JobGuard
-from workers.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
-from workers.logs import get_logger
 from workers.review.task import review_pull_request
 from workers.runtime import Runtime, current
 

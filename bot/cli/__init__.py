@@ -16,9 +16,9 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("bot.cli.serve", "Run the receiver and a worker together on one machine."),
     "web": ("bot.cli.serve", "Run only the webhook receiver."),
     "worker": ("bot.cli.serve", "Run only a Celery worker."),
-    "review": ("bot.cli.review", "Review one pull request now: codex-bot review OWNER/REPO#N."),
-    "review-diff": ("bot.cli.review_diff", "Review or plan a local diff: PATH or - for stdin."),
-    "doctor": ("bot.cli.doctor", "Check configuration, key, broker, GitHub and the model."),
+    "review": ("workers.cli.review", "Review one pull request now: codex-bot review OWNER/REPO#N."),
+    "review-diff": ("workers.cli.review_diff", "Review or plan a local diff: PATH or - for stdin."),
+    "doctor": ("workers.cli.doctor", "Check configuration, key, broker, GitHub and the model."),
 }
 
 

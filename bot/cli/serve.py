@@ -7,7 +7,8 @@
   private, append-only ``redis-server`` under ``DATA_DIR/redis``, so queued
   jobs survive a restart with nothing else installed.
 
-A wrong or missing setting prints one line naming it and exits with status 2.
+Each reads the environment and ``.env`` in the working directory. A wrong or
+missing setting prints one line naming it and exits with status 2.
 """
 
 from __future__ import annotations
@@ -21,19 +22,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from bot.config import WebSettings
-from workers.config import ConfigError, WorkerSettings, load_settings
-from workers.logs import configure_logging, get_logger
+from codex_common.logs import configure_logging, get_logger
+from codex_common.settings import ENV_FILE, ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from workers.config import WorkerSettings
 
 log = get_logger("bot.cli")
 _T = TypeVar("_T")
 
 
 def _settings_or_exit(build: Callable[[], _T]) -> _T:
+    """``build()``, or one line naming the setting on stderr and exit status 2."""
     try:
         return build()
     except ConfigError as exc:
@@ -61,7 +66,7 @@ def _run_web(settings: WebSettings) -> None:
 @click.command(context_settings={"ignore_unknown_options": True})
 def web() -> None:
     """Run only the webhook receiver."""
-    settings = _settings_or_exit(lambda: load_settings(WebSettings))
+    settings = _settings_or_exit(lambda: load_settings(WebSettings, env_file=ENV_FILE))
     if not settings.redis_url:
         click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
         sys.exit(2)
@@ -74,17 +79,16 @@ def web() -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(celery_args: tuple[str, ...]) -> None:
     """Run only a Celery worker (arguments after -- go to Celery)."""
+    settings = _worker_settings()
+    if not settings.redis_url:
+        click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
+        sys.exit(2)
+    # Only now the worker's code: a settings error above costs no import of it.
     from workers import runtime
     from workers.celery_app import create_celery, effective_visibility_timeout
     from workers.tasks import register_tasks
 
-    settings = _settings_or_exit(lambda: load_settings(WorkerSettings))
-    if not settings.redis_url:
-        click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
-        sys.exit(2)
-    secrets = [k.get_secret_value() for k in settings.openai_api_key]
-    secrets.append(settings.private_key_pem().decode())
-    configure_logging(settings.log_level, settings.log_format, secrets=secrets)
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     runtime.configure(settings)
     app = create_celery(settings.redis_url, settings.limits)
     register_tasks(app)
@@ -115,6 +119,12 @@ def worker(celery_args: tuple[str, ...]) -> None:
     app.worker_main(argv)
 
 
+def _worker_settings() -> WorkerSettings:
+    from workers.config import WorkerSettings
+
+    return _settings_or_exit(lambda: load_settings(WorkerSettings, env_file=ENV_FILE))
+
+
 @contextmanager
 def _embedded_redis(data_dir: Path) -> Iterator[str]:
     from workers.redis_server import RedisServer
@@ -132,8 +142,8 @@ def _embedded_redis(data_dir: Path) -> Iterator[str]:
 @click.command()
 def serve() -> None:
     """Run the receiver and a worker together on one machine."""
-    web_settings = _settings_or_exit(lambda: load_settings(WebSettings))
-    _settings_or_exit(lambda: load_settings(WorkerSettings))  # fail before starting anything
+    web_settings = _settings_or_exit(lambda: load_settings(WebSettings, env_file=ENV_FILE))
+    _worker_settings()  # fail before starting anything
     configure_logging(web_settings.log_level, web_settings.log_format)
     stopping: list[int] = []
 

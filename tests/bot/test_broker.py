@@ -19,8 +19,8 @@ from bot.broker import (
     encode_command,
     parse_reply,
 )
+from bot.deliveries import ACCEPT_SHA, DeliveryLedger
 from bot.errors import BrokerUnavailable
-from bot.ledger import ACCEPT_SHA, DeliveryLedger
 from workers.redis_server import RedisServer, free_port
 
 

@@ -1,4 +1,5 @@
-"""Settings: names compatible with Probot and the OpenAI SDK; one clear line on error."""
+"""Settings: names compatible with Probot and the OpenAI SDK; one clear line on error;
+``.env`` read only when an entry point passes it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.config import ConfigError, WebSettings, load_settings
+from bot.config import WebSettings
+from codex_common.settings import ConfigError, load_settings
 from workers.config import WorkerSettings
+from workers.model import ModelSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +26,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         if name.upper() in {
             "WEBHOOK_SECRET", "REDIS_URL", "CELERY_BROKER_URL", "APP_ID", "PRIVATE_KEY",
             "PRIVATE_KEY_PATH", "OPENAI_API_KEY", "OPENAI_BASE_URL", "GITHUB_API_URL", "PORT",
-            "HOST", "LOG_LEVEL", "LOG_FORMAT",
+            "HOST", "LOG_LEVEL", "LOG_FORMAT", "OPENAI_REASONING_EFFORT", "MODEL_PRICES",
+            "AZURE_OPENAI_DEPLOYMENTS", "OPENAI_MODEL",
         }:  # fmt: skip
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
@@ -53,12 +57,37 @@ def test_web_settings_from_env_with_rotation_and_broker_alias(
     assert "new-secret-value" not in repr(settings)
 
 
-def test_dotenv_file_is_read(clean_env: Path) -> None:
+def test_dotenv_file_is_read_when_passed(clean_env: Path) -> None:
     (clean_env / ".env").write_text(
         "WEBHOOK_SECRET=from-the-dotenv-file\nREDIS_URL=redis://x:1/0\n"
     )
-    settings = load_settings(WebSettings)
+    settings = load_settings(WebSettings, env_file=".env")
     assert settings.secret_values() == (b"from-the-dotenv-file",)
+
+
+def test_a_bad_dotenv_in_the_working_directory_does_not_reach_settings_built_in_code(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / ".env").write_text(
+        "WEBHOOK_SECRET=changeme\nOPENAI_REASONING_EFFORT=extreme\nOPENAI_API_KEY=sk-...\n"
+        "APP_ID=oops\nLOG_LEVEL=LOUD\nMODEL_PRICES={broken\n"
+    )
+    monkeypatch.setenv("WEBHOOK_SECRET", "good-secret-value")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    monkeypatch.setenv("APP_ID", "7")
+    monkeypatch.setenv("PRIVATE_KEY", pem())
+
+    web = load_settings(WebSettings)
+    worker = load_settings(WorkerSettings)
+    model = ModelSettings()
+
+    assert web.secret_values() == (b"good-secret-value",)
+    assert (web.log_level, worker.log_level) == ("INFO", "INFO")
+    assert (worker.app_id, worker.openai_reasoning_effort) == (7, "low")
+    assert [k.get_secret_value() for k in model.openai_api_key] == ["sk-from-the-environment"]
+    # The same file, passed as an entry point does, is read and refused.
+    with pytest.raises(ConfigError):
+        load_settings(WebSettings, env_file=".env")
 
 
 @pytest.mark.parametrize(
@@ -112,6 +141,17 @@ _BASE = {"APP_ID": "1", "OPENAI_API_KEY": "sk-x"}
         ({**_BASE, "PRIVATE_KEY_PATH": "/no/such.pem"}, "setting PRIVATE_KEY_PATH cannot be read"),
         ({"APP_ID": "1"}, "setting OPENAI_API_KEY: is required"),
         ({**_BASE, "GITHUB_API_URL": "ftp://x", "PRIVATE_KEY": "@"}, "setting GITHUB_API_URL:"),
+        ({**_BASE, "OPENAI_REASONING_EFFORT": "extreme"}, "setting OPENAI_REASONING_EFFORT:"),
+        ({**_BASE, "OPENAI_API_KEY": "sk-..."}, "setting OPENAI_API_KEY: holds a placeholder"),
+        ({**_BASE, "OPENAI_API_KEY": "sk-a,changeme"}, "setting OPENAI_API_KEY: holds a"),
+        ({**_BASE, "MODEL_PRICES": "{x"}, "setting MODEL_PRICES: is not valid JSON"),
+        ({**_BASE, "MODEL_PRICES": '{"m": {"input": 1}}'}, "setting MODEL_PRICES: a price"),
+        ({**_BASE, "MODEL_PRICES": '{"m": {"input": -1, "cached_input": 0, "output": 1}}'},
+         "setting MODEL_PRICES: is not a valid price table"),
+        ({**_BASE, "AZURE_OPENAI_DEPLOYMENTS": "[1]"}, "setting AZURE_OPENAI_DEPLOYMENTS: must"),
+        ({**_BASE, "AZURE_OPENAI_DEPLOYMENTS": "{x"}, "setting AZURE_OPENAI_DEPLOYMENTS: is not"),
+        ({**_BASE, "OPENAI_BASE_URL": "api.openai.com"}, "setting OPENAI_BASE_URL: must be"),
+        ({**_BASE, "REDIS_URL": "localhost:6379"}, "setting REDIS_URL: must be a redis://"),
     ],
 )
 def test_bad_worker_settings_name_the_setting(
@@ -122,6 +162,28 @@ def test_bad_worker_settings_name_the_setting(
     with pytest.raises(ConfigError) as info:
         load_settings(WorkerSettings)
     assert str(info.value).startswith(expected)
+    assert "\n" not in str(info.value)
+    assert "sk-..." not in str(info.value)
+
+
+def test_the_model_section_is_read_whole_by_the_worker_settings(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_ID", "1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-one,sk-two")
+    monkeypatch.setenv("PRIVATE_KEY", pem())
+    monkeypatch.setenv("OPENAI_REASONING_EFFORT", "High")
+    monkeypatch.setenv("OPENAI_ESCALATION_MODEL", "")
+    monkeypatch.setenv("AZURE_OPENAI_DEPLOYMENTS", '{"gpt-5-codex-mini": "mini-eu"}')
+    monkeypatch.setenv("MODEL_PRICES", '{"house": {"input": 1, "cached_input": 0, "output": 2}}')
+    config = load_settings(WorkerSettings).to_config()
+    assert [k.get_secret_value() for k in config.keys] == ["sk-one", "sk-two"]
+    assert (config.reasoning_effort, config.escalation_model) == ("high", None)
+    assert config.azure.deployment("gpt-5-codex-mini") == "mini-eu"
+    assert config.prices.price("house").output == 2
+    assert config.prices.price("gpt-5-codex-mini") == ModelSettings(
+        openai_api_key="sk-z"  # type: ignore[arg-type]
+    ).model_prices.price("gpt-5-codex-mini")
 
 
 def test_visibility_timeout_must_exceed_the_job_lease(

@@ -20,7 +20,7 @@ from bot.signatures import sign
 from tests.bot.conftest import SECRET, fixture_json, make_settings
 from workers.redis_server import RedisServer
 
-DOCUMENTED = {200, 202, 400, 401, 409, 413}
+DOCUMENTED = {200, 202, 400, 401, 413}
 EVENTS = ["pull_request", "issue_comment", "pull_request_review_comment", "ping", "installation",
           "push", "issues", "", " ", "pull_request\x00"]  # fmt: skip
 BASES = [

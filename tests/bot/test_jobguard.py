@@ -9,9 +9,9 @@ import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from codex_common.jobs import ReviewJob
 from workers.config import WorkerSettings
 from workers.guard import JobGuard, Outcome
-from workers.jobs import ReviewJob
 from workers.redis_server import RedisServer
 from workers.runtime import Runtime
 from workers.tasks import run_guarded

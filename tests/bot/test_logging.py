@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from bot.intake import Intake
 from bot.main import WEBHOOK_PATH, create_app
+from codex_common.logs import _PATTERNS, REDACTED, Redactor, configure_logging, get_logger
 from tests.bot.conftest import OLD_SECRET, SECRET, delivery_headers, fixture_bytes, make_settings
-from workers.logs import _PATTERNS, REDACTED, Redactor, configure_logging, get_logger
 from workers.redis_server import RedisServer
 
 GITHUB_TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"

@@ -1,4 +1,4 @@
-"""Job messages built from the template are the messages Celery and kombu would have sent."""
+"""Job messages built from the template are what the worker's Celery and kombu would send."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.queue import MessageFactory, job_id_for, uuid_text
-from workers.celery_app import create_celery
-from workers.jobs import (
+from codex_common.jobs import (
     COMMAND_QUEUE,
     COMMAND_TASK,
     REVIEW_QUEUE,
@@ -23,6 +22,7 @@ from workers.jobs import (
     CommandJob,
     ReviewJob,
 )
+from workers.celery_app import create_celery
 
 REVIEW = ReviewJob(
     delivery_id="72d3162e-cc78-11e3-81ab-4c9367dc0958",
@@ -77,7 +77,7 @@ def celery_reference(app: Celery, task: str, queue: str, job: ReviewJob | Comman
 def test_built_messages_equal_celerys_own(
     celery: Celery, task: str, queue: str, job: ReviewJob | CommandJob
 ) -> None:
-    factory = MessageFactory.from_celery(celery)
+    factory = MessageFactory.protocol2()
     job_id, raw = factory.build(task, queue, job)
     envelope = json.loads(raw)
     body = json.loads(base64.b64decode(envelope["body"]))
@@ -92,8 +92,8 @@ def test_built_messages_equal_celerys_own(
     assert uuid.UUID(tag).version == 4
 
 
-def test_every_message_gets_its_own_delivery_tag(celery: Celery) -> None:
-    factory = MessageFactory.from_celery(celery)
+def test_every_message_gets_its_own_delivery_tag() -> None:
+    factory = MessageFactory.protocol2()
     tags = {json.loads(factory.build(REVIEW_TASK, REVIEW_QUEUE, REVIEW)[1])["properties"]
             ["delivery_tag"] for _ in range(50)}  # fmt: skip
     assert len(tags) == 50

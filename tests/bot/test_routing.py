@@ -8,8 +8,8 @@ import pytest
 from bot.errors import BadDelivery
 from bot.events import WebhookEvent
 from bot.routing import Identity, route
+from codex_common.jobs import CommandJob, ReviewJob
 from tests.bot.conftest import fixture_json
-from workers.jobs import CommandJob, ReviewJob
 
 ME = Identity(app_id=123456, app_slug="codex-review")
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from codex_common.jobs import JobError, ReviewJob
 from workers.commands import messages
 from workers.commands.messages import CommentRef
 from workers.commands.modes import file_modes, special_kind
 from workers.commands.review import review_reply_text
 from workers.github.models import TreeEntry
-from workers.jobs import JobError, ReviewJob
 
 TREES = {
     "c0": (

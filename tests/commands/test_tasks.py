@@ -7,8 +7,8 @@ import json
 
 import redis
 
+from codex_common.jobs import REVIEW_QUEUE, REVIEW_TASK, ReviewJob
 from workers.celery_app import create_celery
-from workers.jobs import REVIEW_QUEUE, REVIEW_TASK, ReviewJob
 from workers.redis_server import RedisServer, free_port
 from workers.tasks import review_sender
 

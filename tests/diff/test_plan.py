@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli.review_diff import review_diff
+from workers.cli.review_diff import review_diff
 from workers.diff import tokens
 from workers.diff.patch import parse_git_diff, parse_patch
 from workers.diff.segment import PlanOptions, plan_review

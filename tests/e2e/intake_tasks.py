@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import shared_task
 
-from workers.jobs import ReviewJob
+from codex_common.jobs import ReviewJob
 from workers.runtime import Runtime
 from workers.tasks import run_guarded
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from codex_common.slash import parse_command
 from tests.e2e.fix_helpers import (
     EDIT,
     FIXED,
@@ -32,7 +33,6 @@ from tests.emulators.openai import ResponsesEmulator, findings
 from tests.emulators.openai.server import text
 from tests.review.conftest import finding
 from workers.redis_server import RedisServer
-from workers.slash import parse_command
 
 pytestmark = pytest.mark.e2e
 

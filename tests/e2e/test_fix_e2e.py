@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from codex_common.jobs import CommandJob, CommandName, ReviewJob
 from tests.e2e.fix_helpers import (
     EDIT,
     FIXED,
@@ -26,7 +27,6 @@ from workers.commands.dispatch import handle_command
 from workers.commands.review import answer_review
 from workers.commands.wiring import build_deps
 from workers.github.models import DraftComment
-from workers.jobs import CommandJob, CommandName, ReviewJob
 from workers.redis_server import RedisServer
 
 

@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from bot.signatures import sign
+from codex_common.jobs import REVIEW_QUEUE, ReviewJob
 from tests.e2e.intake_support import (
     WEBHOOK_SECRET,
     Proc,
@@ -29,7 +30,6 @@ from tests.e2e.intake_support import (
 )
 from tests.e2e.intake_tasks import COMPLETED, SLOW_TASK, STARTED
 from workers.celery_app import TaskLimits, create_celery
-from workers.jobs import REVIEW_QUEUE, ReviewJob
 from workers.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.e2e

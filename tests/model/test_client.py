@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from codex_common.logs import configure_logging
 from tests.emulators.openai import (
     ResponsesEmulator,
     error,
@@ -24,7 +25,6 @@ from tests.emulators.openai import (
     text,
 )
 from tests.model.helpers import CALL, FINDING, FakeClock, Prompt, make_client, make_config
-from workers.logs import configure_logging
 from workers.model import AzureSettings, ModelConfig, review_segment
 from workers.model.retry import RetryPolicy
 from workers.redis_server import RedisServer

@@ -13,11 +13,11 @@ import pytest
 import redis
 from pydantic import SecretStr
 
+from codex_common.jobs import ReviewJob, ReviewTrigger
 from tests.emulators.github import GitHubEmulator, SeededApp
 from tests.emulators.openai import ResponsesEmulator
 from workers.github import GitHubApp, LocalPacer, retry_policy
 from workers.github.client import GitHubClient
-from workers.jobs import ReviewJob, ReviewTrigger
 from workers.model import ModelClient, ModelConfig, RetryPolicy
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache

@@ -8,9 +8,9 @@ from typing import Any
 
 import redis
 
+from codex_common.jobs import ReviewJob
 from workers.github.errors import NotFound, PermissionDenied, ServerError
 from workers.github.models import CheckRun
-from workers.jobs import ReviewJob
 from workers.review.checkrun import CheckRunApi, CheckRunIds, ReviewCheckRun
 
 HEAD = "a" * 40

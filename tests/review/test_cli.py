@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli.review import parse_target, review
 from tests.emulators.openai import findings
 from tests.review.conftest import (
     BUG,
@@ -20,6 +19,7 @@ from tests.review.conftest import (
     World,
     finding,
 )
+from workers.cli.review import parse_target, review
 
 
 def env(world: World) -> dict[str, str]:
@@ -71,7 +71,7 @@ def test_targets_are_parsed_strictly() -> None:
 
 
 def test_review_diff_reviews_a_local_diff_with_the_model(world: World, tmp_path: Path) -> None:
-    from bot.cli.review_diff import review_diff
+    from workers.cli.review_diff import review_diff
 
     head = tmp_path / "head"
     head.mkdir()
@@ -108,7 +108,7 @@ def test_review_diff_reviews_a_local_diff_with_the_model(world: World, tmp_path:
 def test_review_diff_dry_run_prices_come_from_the_model_client_table(tmp_path: Path) -> None:
     from decimal import Decimal
 
-    from bot.cli.review_diff import review_diff
+    from workers.cli.review_diff import review_diff
     from workers.model.pricing import PriceTable
     from workers.model.wire import Usage
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from bot.cli.doctor import doctor
 from tests.emulators.openai import text
 from tests.review.conftest import World
+from workers.cli.doctor import doctor
 
 
 def env(world: World, **overrides: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from codex_common.jobs import ReviewJob
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import Answer, ResponsesEmulator, findings, incomplete
 from tests.review.conftest import (
@@ -19,7 +20,6 @@ from tests.review.conftest import (
     seed,
 )
 from workers.findings import Finding
-from workers.jobs import ReviewJob
 from workers.redis_server import RedisServer
 from workers.review.fingerprint import fingerprint_of
 from workers.review.marker import ReviewMarker, parse_comment_marker

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
+from codex_common.jobs import CommandJob, CommentKind, ReviewJob
 from workers.commands.apply import Limits
 from workers.commands.messages import CommentRef
 from workers.commands.schema import FixProposal
@@ -29,7 +30,6 @@ from workers.github.models import (
     ReviewComment,
     TreeEntry,
 )
-from workers.jobs import CommandJob, CommentKind, ReviewJob
 from workers.model.ledger import CallContext
 from workers.sanitize import sanitize
 

@@ -23,6 +23,9 @@ GitHub refuses becomes a failure reply.
 
 from __future__ import annotations
 
+from codex_common.jobs import CommandJob
+from codex_common.logs import get_logger
+from codex_common.slash import parse_command
 from workers.commands import messages, policy
 from workers.commands.context import (
     TRANSIENT,
@@ -38,9 +41,6 @@ from workers.commands.help import answer_help
 from workers.commands.messages import CommentRef
 from workers.commands.review import request_review
 from workers.github.errors import GitHubError, NotFound
-from workers.jobs import CommandJob
-from workers.logs import get_logger
-from workers.slash import parse_command
 
 log = get_logger("workers.commands")
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from codex_common.logs import get_logger
 from workers.commands import messages
 from workers.commands.apply import Applied, Rejected, apply_proposal
 from workers.commands.context import CommandOutcome, Context, text_of
@@ -33,7 +34,6 @@ from workers.commands.target import FixTarget, named_paths, open_findings
 from workers.findings import Finding
 from workers.github.errors import BranchMoved, NotFound, PermissionDenied, Unprocessable
 from workers.github.models import PullFile, PullRequest, ReviewComment
-from workers.logs import get_logger
 from workers.model.ledger import CallContext
 
 log = get_logger("workers.commands.fix")

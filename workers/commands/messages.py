@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from workers.jobs import CommentKind
+from codex_common.jobs import CommentKind
 
 _MARKER_RE: Final = re.compile(r"<!-- codex-command:(issue_comment|review_comment):(\d+) -->")
 _TRAILER_RE: Final = re.compile(

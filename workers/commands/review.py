@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from codex_common.jobs import ReviewJob
+from codex_common.logs import get_logger
 from workers.commands import messages
 from workers.commands.context import (
     CommandGitHub,
@@ -21,8 +23,6 @@ from workers.commands.context import (
 )
 from workers.commands.messages import CommentRef
 from workers.github.errors import NotFound
-from workers.jobs import ReviewJob
-from workers.logs import get_logger
 
 log = get_logger("workers.commands.review")
 

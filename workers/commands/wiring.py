@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from codex_common.jobs import CommandJob, ReviewJob
+from codex_common.logs import get_logger
 from workers.commands.context import CommandDeps, CommandGitHub
 from workers.commands.dispatch import handle_command
 from workers.commands.prompt import FixPrompt
@@ -23,8 +25,6 @@ from workers.findings import Finding
 from workers.github import GitHubApp
 from workers.github.auth import REVIEW_PERMISSIONS
 from workers.github.urls import web_host_for
-from workers.jobs import CommandJob, ReviewJob
-from workers.logs import get_logger
 from workers.model.client import ModelClient
 from workers.model.ledger import CallContext
 from workers.review.marker import parse_comment_finding

@@ -1,7 +1,7 @@
-"""The GitHub boundary: App auth (``auth``), the installation client (``client``), value
-objects (``models``), errors (``errors``) and write pacing (``pacing``)."""
+"""The GitHub boundary: App and personal-token auth (``auth``), the installation client
+(``client``), value objects (``models``), errors (``errors``) and write pacing (``pacing``)."""
 
-from .auth import REVIEW_PERMISSIONS, GitHubApp, SafeRetry, retry_policy
+from .auth import REVIEW_PERMISSIONS, GitHubApp, GitHubToken, SafeRetry, retry_policy
 from .client import GitHubClient
 from .errors import (
     AuthError,
@@ -25,6 +25,7 @@ __all__ = [
     "GitHubApp",
     "GitHubClient",
     "GitHubError",
+    "GitHubToken",
     "LocalPacer",
     "NotFound",
     "Pacer",

@@ -1,9 +1,11 @@
-"""App authentication: the App JWT, least-privilege installation tokens, retries.
+"""Authentication: the App JWT, least-privilege installation tokens, personal tokens, retries.
 
 ``GitHubApp`` signs its JWT with PyGithub's ``Auth.AppAuth`` (RS256 via ``cryptography``)
 and mints one installation token per (installation, repository, permissions), cached in
 the process and refreshed ``refresh_margin`` seconds before it expires. Every URL is
 derived from ``base_url``, so ``https://HOST/api/v3`` (Enterprise Server) works as is.
+``GitHubToken`` gives the same clients on a personal token (``codex-bot review`` with
+``GITHUB_TOKEN``); their identity is the token's user (``GET /user``).
 """
 
 from __future__ import annotations
@@ -150,6 +152,11 @@ class GitHubApp:
         with self.pacer.slot(APP_PACING_KEY):
             redeliver(self._integration.requester, delivery_id)
 
+    def repo_installation(self, repository: str) -> int:
+        """The id of the App's installation on ``repository`` ("owner/name")."""
+        _, data = call(self._integration.requester, "GET", f"/repos/{repository}/installation")
+        return int(data["id"])
+
     def installation_token(
         self,
         installation_id: int,
@@ -200,5 +207,61 @@ class GitHubApp:
             installation_id=installation_id,
             pacer=self.pacer,
             identity=self.app_identity,
+            settle_seconds=self.review_settle_seconds,
+        )
+
+
+class GitHubToken:
+    """A personal token's side of GitHub: clients that act as the token's user.
+
+    ``installation_client`` has ``GitHubApp``'s signature so either can feed the
+    review pipeline; the installation id is not used for authentication.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        retry: GithubRetry | None = None,
+        pacer: Pacer | None = None,
+        timeout: float = 30.0,
+        review_settle_seconds: float = 5.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.pacer: Pacer = pacer if pacer is not None else LocalPacer()
+        self.review_settle_seconds = review_settle_seconds
+        self._github = github.Github(
+            auth=Auth.Token(token),
+            base_url=self.base_url,
+            retry=retry if retry is not None else retry_policy(),
+            per_page=100,
+            timeout=int(timeout) if timeout >= 1 else 1,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
+        self._identity: AppIdentity | None = None
+
+    def identity(self) -> AppIdentity:
+        """The token's user (``GET /user``), fetched once."""
+        if self._identity is None:
+            _, data = call(self._github.requester, "GET", "/user")
+            self._identity = AppIdentity.from_user(data)
+        return self._identity
+
+    def installation_client(
+        self,
+        installation_id: int,
+        repository: str,
+        permissions: Mapping[str, str] = REVIEW_PERMISSIONS,
+    ) -> GitHubClient:
+        """A client acting as the token's user on ``repository``; the token's own
+        permissions apply, ``permissions`` is not narrowed."""
+        return GitHubClient(
+            self._github.requester,
+            repository=repository,
+            installation_id=installation_id,
+            pacer=self.pacer,
+            identity=self.identity,
             settle_seconds=self.review_settle_seconds,
         )

@@ -20,16 +20,26 @@ def _optional_str(value: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class AppIdentity:
+    """Who a client acts as: the App (``GET /app``), or the user of a personal token
+    (``GET /user``, then ``login`` is set and ``slug`` is the same login)."""
+
     id: int
     slug: str
+    login: str | None = None
 
     @property
     def bot_login(self) -> str:
-        return f"{self.slug}[bot]"
+        """The login its reviews and comments carry."""
+        return self.login if self.login is not None else f"{self.slug}[bot]"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         return cls(id=int(data["id"]), slug=str(data["slug"]))
+
+    @classmethod
+    def from_user(cls, data: Mapping[str, Any]) -> Self:
+        login = str(data["login"])
+        return cls(id=int(data["id"]), slug=login, login=login)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 import httpx
 import redis
 
-from workers.logs import get_logger
+from codex_common.logs import get_logger
 from workers.model.config import ModelConfig, ReasoningEffort
 from workers.model.errors import (
     ModelError,

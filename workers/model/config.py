@@ -1,16 +1,20 @@
-"""Configuration of the model client.
+"""Configuration of the model client: the ``OPENAI_*`` / ``MODEL_*`` settings and ``ModelConfig``.
 
-``ModelSettings`` reads the environment (only when constructed, never at
-import) and produces the frozen ``ModelConfig`` the client is built from.
+``ModelSettings`` is the model section of every process that calls the model
+(``WorkerSettings`` and the CLI's settings derive from it): each variable is
+parsed and checked here, once, when the settings are built, so a wrong value
+stops the process at start-up instead of failing its first job. ``to_config()``
+turns it into the frozen ``ModelConfig`` the client is built from.
 
 Environment:
 ``OPENAI_API_KEY`` (comma-separated keys), ``OPENAI_BASE_URL``, ``OPENAI_MODEL``,
-``OPENAI_ESCALATION_MODEL``, ``OPENAI_REASONING_EFFORT``, ``OPENAI_MAX_OUTPUT_TOKENS``,
-``OPENAI_SERVICE_TIER``, ``OPENAI_TEMPERATURE``, ``OPENAI_TIMEOUT_SECONDS``,
-``OPENAI_API_STYLE`` (``openai`` or ``azure``), ``AZURE_OPENAI_API_VERSION``,
-``AZURE_OPENAI_DEPLOYMENTS`` (JSON ``{"model": "deployment"}``), ``MODEL_PRICES``
-(JSON price table overriding the defaults), ``MODEL_MONTHLY_BUDGET_USD``,
-``OPENAI_MAX_CONCURRENCY_PER_KEY``, ``OPENAI_TOKENS_PER_MINUTE_PER_KEY``.
+``OPENAI_ESCALATION_MODEL`` (empty: none), ``OPENAI_REASONING_EFFORT``,
+``OPENAI_MAX_OUTPUT_TOKENS``, ``OPENAI_SERVICE_TIER``, ``OPENAI_TEMPERATURE``,
+``OPENAI_TIMEOUT_SECONDS``, ``OPENAI_API_STYLE`` (``openai`` or ``azure``),
+``AZURE_OPENAI_API_VERSION``, ``AZURE_OPENAI_DEPLOYMENTS`` (JSON
+``{"model": "deployment"}``), ``MODEL_PRICES`` (JSON price table over the
+defaults), ``MODEL_MONTHLY_BUDGET_USD``, ``OPENAI_MAX_CONCURRENCY_PER_KEY``,
+``OPENAI_TOKENS_PER_MINUTE_PER_KEY``.
 """
 
 from __future__ import annotations
@@ -19,17 +23,28 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import NoDecode
 
+from codex_common.settings import BaseProcessSettings, refuse_placeholders, split_secrets
 from workers.model.pricing import PriceTable
 from workers.model.retry import RetryPolicy
 
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 ServiceTier = Literal["auto", "default", "flex", "priority"]
 ApiStyle = Literal["openai", "azure"]
+
+# Each default once, for ``ModelConfig`` and ``ModelSettings`` alike.
+DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
+DEFAULT_MODEL: Final = "gpt-5-codex-mini"
+DEFAULT_ESCALATION_MODEL: Final = "gpt-5-codex"
+DEFAULT_REASONING_EFFORT: Final[ReasoningEffort] = "low"
+DEFAULT_MAX_OUTPUT_TOKENS: Final = 4096
+DEFAULT_MAX_OUTPUT_TOKENS_CEILING: Final = 16384
+DEFAULT_READ_TIMEOUT: Final = 180.0
+DEFAULT_MAX_CONCURRENCY_PER_KEY: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +71,7 @@ class LimiterSettings:
     ``x-ratelimit-limit-*``, or none before the first answer.
     """
 
-    max_concurrency: int = 8
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY_PER_KEY
     tokens_per_window: int | None = None
     window_seconds: float = 60.0
     lease_seconds: float = 300.0
@@ -67,17 +82,17 @@ class LimiterSettings:
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
     keys: tuple[SecretStr, ...]
-    base_url: str = "https://api.openai.com/v1"
-    model: str = "gpt-5-codex-mini"
-    escalation_model: str | None = "gpt-5-codex"
-    reasoning_effort: ReasoningEffort = "low"
+    base_url: str = DEFAULT_BASE_URL
+    model: str = DEFAULT_MODEL
+    escalation_model: str | None = DEFAULT_ESCALATION_MODEL
+    reasoning_effort: ReasoningEffort = DEFAULT_REASONING_EFFORT
     escalation_reasoning_effort: ReasoningEffort = "medium"
-    max_output_tokens: int = 4096
-    max_output_tokens_ceiling: int = 16384
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    max_output_tokens_ceiling: int = DEFAULT_MAX_OUTPUT_TOKENS_CEILING
     service_tier: ServiceTier | None = None
     temperature: float | None = None
     connect_timeout: float = 10.0
-    read_timeout: float = 180.0
+    read_timeout: float = DEFAULT_READ_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     limiter: LimiterSettings = field(default_factory=LimiterSettings)
     api_style: ApiStyle = "openai"
@@ -99,77 +114,121 @@ class ModelConfig:
         return self.base_url.rstrip("/") + "/responses"
 
 
-class ModelSettings(BaseSettings):
-    """Environment-backed settings; ``to_config()`` gives the frozen ``ModelConfig``."""
+def parse_prices(value: object) -> object:
+    """``MODEL_PRICES``: a JSON price table laid over the defaults (USD per 1M tokens)."""
+    if isinstance(value, PriceTable):
+        return value
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return PriceTable.default()
+    if not isinstance(value, str):
+        raise ValueError("must be a JSON object keyed by model")
+    try:
+        return PriceTable.from_json(value, base=PriceTable.default())
+    except json.JSONDecodeError:
+        raise ValueError("is not valid JSON") from None
+    except KeyError as exc:
+        raise ValueError(f"a price entry lacks {exc}") from None
+    except (ValueError, ArithmeticError) as exc:
+        raise ValueError(f"is not a valid price table ({exc})") from None
 
-    # The same sources as ``WorkerSettings``: the environment, then ``.env``.
-    model_config = SettingsConfigDict(
-        env_prefix="",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-    )
 
-    openai_api_key: SecretStr
-    openai_base_url: str = "https://api.openai.com/v1"
-    openai_model: str = "gpt-5-codex-mini"
-    openai_escalation_model: str | None = "gpt-5-codex"
-    openai_reasoning_effort: ReasoningEffort = "low"
-    openai_max_output_tokens: int = Field(default=4096, gt=0)
+def parse_deployments(value: object) -> object:
+    """``AZURE_OPENAI_DEPLOYMENTS``: a JSON object ``{"model": "deployment"}``."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return {}
+    try:
+        raw = json.loads(value)
+    except json.JSONDecodeError:
+        raise ValueError("is not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise ValueError('must be a JSON object {"model": "deployment"}')
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+class ModelSettings(BaseProcessSettings):
+    """The model section, validated when built; ``to_config()`` gives the ``ModelConfig``."""
+
+    openai_api_key: Annotated[list[SecretStr], NoDecode] = Field(min_length=1)
+    openai_base_url: str = DEFAULT_BASE_URL
+    openai_model: str = Field(default=DEFAULT_MODEL, min_length=1)
+    openai_escalation_model: str | None = DEFAULT_ESCALATION_MODEL
+    openai_reasoning_effort: ReasoningEffort = DEFAULT_REASONING_EFFORT
+    openai_max_output_tokens: int = Field(default=DEFAULT_MAX_OUTPUT_TOKENS, gt=0)
     openai_service_tier: ServiceTier | None = None
     openai_temperature: float | None = None
-    openai_timeout_seconds: float = Field(default=180.0, gt=0)
+    openai_timeout_seconds: float = Field(default=DEFAULT_READ_TIMEOUT, gt=0)
     openai_api_style: ApiStyle = "openai"
     azure_openai_api_version: str | None = None
-    azure_openai_deployments: str | None = None
-    model_prices: str | None = None
-    model_monthly_budget_usd: Decimal | None = None
-    openai_max_concurrency_per_key: int = Field(default=8, gt=0)
-    openai_tokens_per_minute_per_key: int | None = None
+    azure_openai_deployments: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    model_prices: Annotated[PriceTable, NoDecode] = Field(default_factory=PriceTable.default)
+    model_monthly_budget_usd: Decimal | None = Field(default=None, ge=0)
+    openai_max_concurrency_per_key: int = Field(default=DEFAULT_MAX_CONCURRENCY_PER_KEY, gt=0)
+    openai_tokens_per_minute_per_key: int | None = Field(default=None, gt=0)
+
+    @field_validator("openai_api_key", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        return split_secrets(value)
 
     @field_validator("openai_api_key")
     @classmethod
-    def _keys_present(cls, value: SecretStr) -> SecretStr:
-        keys = [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
-        if not keys:
-            raise ValueError("OPENAI_API_KEY holds no key")
-        if any(key in {"changeme", "sk-...", "your-key"} for key in keys):
-            raise ValueError("OPENAI_API_KEY holds a placeholder")
-        return value
+    def _no_placeholder_key(cls, value: list[SecretStr]) -> list[SecretStr]:
+        return refuse_placeholders(value)
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _openai_url(cls, value: str) -> str:
+        return http_url(value)
+
+    @field_validator("openai_escalation_model", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("openai_reasoning_effort", "openai_api_style", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("azure_openai_deployments", mode="before")
+    @classmethod
+    def _deployments(cls, value: object) -> object:
+        return parse_deployments(value)
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _prices(cls, value: object) -> object:
+        return parse_prices(value)
 
     def to_config(self) -> ModelConfig:
-        keys = tuple(
-            SecretStr(key.strip())
-            for key in self.openai_api_key.get_secret_value().split(",")
-            if key.strip()
-        )
-        deployments: dict[str, str] = {}
-        if self.azure_openai_deployments:
-            raw = json.loads(self.azure_openai_deployments)
-            if not isinstance(raw, dict):
-                raise ValueError("AZURE_OPENAI_DEPLOYMENTS must be a JSON object")
-            deployments = {str(k): str(v) for k, v in raw.items()}
-        prices = PriceTable.default()
-        if self.model_prices:
-            prices = PriceTable.from_json(self.model_prices, base=prices)
         return ModelConfig(
-            keys=keys,
+            keys=tuple(self.openai_api_key),
             base_url=self.openai_base_url,
             model=self.openai_model,
-            escalation_model=self.openai_escalation_model or None,
+            escalation_model=self.openai_escalation_model,
             reasoning_effort=self.openai_reasoning_effort,
             max_output_tokens=self.openai_max_output_tokens,
-            max_output_tokens_ceiling=max(16384, self.openai_max_output_tokens),
+            max_output_tokens_ceiling=max(
+                DEFAULT_MAX_OUTPUT_TOKENS_CEILING, self.openai_max_output_tokens
+            ),
             service_tier=self.openai_service_tier,
             temperature=self.openai_temperature,
             read_timeout=self.openai_timeout_seconds,
             api_style=self.openai_api_style,
-            azure=AzureSettings(self.azure_openai_api_version, deployments),
-            prices=prices,
+            azure=AzureSettings(self.azure_openai_api_version, dict(self.azure_openai_deployments)),
+            prices=self.model_prices,
             monthly_budget_usd=self.model_monthly_budget_usd,
             limiter=LimiterSettings(
                 max_concurrency=self.openai_max_concurrency_per_key,
                 tokens_per_window=self.openai_tokens_per_minute_per_key,
             ),
         )
+
+
+def http_url(value: str) -> str:
+    """An ``http(s)`` URL without its trailing slash."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return value.rstrip("/")

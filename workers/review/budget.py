@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol
 
+from codex_common.jobs import ReviewJob
+from codex_common.logs import get_logger
 from workers.github.errors import GitHubError
-from workers.jobs import ReviewJob
-from workers.logs import get_logger
 from workers.model.ledger import BudgetLedger, month_of
 from workers.review.config import CONFIG_PATH
 from workers.review.records import Notices

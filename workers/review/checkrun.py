@@ -23,10 +23,10 @@ from typing import Protocol
 
 import redis
 
+from codex_common.jobs import ReviewJob
+from codex_common.logs import get_logger
 from workers.github.errors import GitHubError, NotFound
 from workers.github.models import CheckRun
-from workers.jobs import ReviewJob
-from workers.logs import get_logger
 
 log = get_logger("workers.review")
 

@@ -61,11 +61,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from codex_common.jobs import ReviewJob
+from codex_common.logs import get_logger
 from workers.diff import FileDiff, PlanOptions, anchor_findings, plan_review
 from workers.github.client import GitHubClient
 from workers.github.models import PullFile, PullRequest, Review
-from workers.jobs import ReviewJob
-from workers.logs import get_logger
 from workers.model.ledger import CallContext
 from workers.model.wire import Usage
 from workers.prompts.render import PullContext

@@ -22,13 +22,13 @@ import hashlib
 import posixpath
 from collections.abc import Sequence
 
+from codex_common.jobs import ReviewJob
+from codex_common.logs import get_logger
 from workers.diff import FileDiff, PlanOptions, parse_patch, plan_review
 from workers.diff.patch import FileStatus
 from workers.github.client import GitHubClient
 from workers.github.errors import GitHubError, NotFound
 from workers.github.models import PullFile, PullRequest
-from workers.jobs import ReviewJob
-from workers.logs import get_logger
 from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig, parse_config
 from workers.review.guidelines import AGENTS_FILE
 from workers.review.records import Notices

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import redis
 
-from workers.jobs import ReviewJob
+from codex_common.jobs import ReviewJob
 
 
 class Notices(Protocol):

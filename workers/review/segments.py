@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from codex_common.logs import get_logger
 from workers.diff import FileDiff, PlanOptions, ReviewPlan, Segment, anchor_findings
 from workers.diff.anchor import AnchoredFinding, Unanchored
-from workers.logs import get_logger
 from workers.model.client import ModelClient
 from workers.model.config import ReasoningEffort
 from workers.model.ledger import CallContext

@@ -6,9 +6,9 @@ process's shared clients and logs the outcome.
 
 from __future__ import annotations
 
+from codex_common.jobs import ReviewJob
+from codex_common.logs import get_logger
 from workers.github.urls import web_host_for
-from workers.jobs import ReviewJob
-from workers.logs import get_logger
 from workers.review.cache import SegmentCache
 from workers.review.flow import ReviewFlow
 from workers.review.outcome import PipelineSettings, ReviewDeps, ReviewOutcome

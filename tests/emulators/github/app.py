@@ -158,6 +158,8 @@ def need(ctx: Ctx, permission: str, level: str) -> None:
 
 def actor(ctx: Ctx) -> dict[str, Any]:
     assert ctx.token is not None
+    if ctx.token.user is not None:
+        return ctx.state.user(ctx.token.user).to_json(ctx.base)
     inst = ctx.state.installations[ctx.token.installation_id]
     return ctx.state.apps[inst.app_id].bot.to_json(ctx.base)
 
@@ -382,6 +384,13 @@ def access_token(ctx: Ctx) -> tuple[int, Any]:
     if repos is not None:
         out["repositories"] = [repo_json(ctx, ctx.state.repos[r]) for r in sorted(repos)]
     return 201, out
+
+
+@route("GET", "/user", auth="user")
+def authenticated_user(ctx: Ctx) -> tuple[int, Any]:
+    if ctx.token is None or ctx.token.user is None:
+        raise ApiError(403, "Resource not accessible by integration")
+    return 200, ctx.state.user(ctx.token.user).to_json(ctx.base)
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -1234,6 +1243,8 @@ def _handle(
             repo = None
             if auth == "app":
                 app_id = authenticate_app(state, request)
+            elif auth == "user":
+                token = authenticate_token(state, request)
             else:
                 token = authenticate_token(state, request)
                 name = f"{params.get('owner')}/{params.get('repo')}"

@@ -8,6 +8,7 @@ Enterprise Server does.
 from __future__ import annotations
 
 import re
+import secrets
 import socket
 import threading
 import time
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .gitrepo import GitRepo
-from .state import App, Fault, Installation, Pull, RecordedRequest, Repo, State
+from .state import App, Fault, Installation, Pull, RecordedRequest, Repo, State, Token
 
 ALL_PERMISSIONS = {
     "contents": "write",
@@ -116,6 +117,23 @@ class GitHubEmulator:
             )
             self.state.user(account, "Organization")
         return inst_id
+
+    def create_user_token(self, login: str, installation_id: int) -> str:
+        """A personal access token of ``login`` reaching the repositories of
+        ``installation_id``; what it posts carries ``login`` as its author."""
+        with self.state.lock:
+            self.state.user(login)
+            inst = self.state.installations[installation_id]
+            token = Token(
+                value="ghp_" + secrets.token_urlsafe(27),
+                installation_id=installation_id,
+                expires_at=float("inf"),
+                repositories=None,
+                permissions=dict(inst.permissions),
+                user=login,
+            )
+            self.state.tokens[token.value] = token
+        return token.value
 
     def create_repo(
         self, full_name: str, files: Mapping[str, bytes | str] | None = None, branch: str = "main"

@@ -59,6 +59,7 @@ class Token:
     expires_at: float
     repositories: frozenset[str] | None
     permissions: dict[str, str]
+    user: str | None = None  # a personal token: it acts as this user, not as the App
 
 
 @dataclass

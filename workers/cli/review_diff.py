@@ -2,11 +2,13 @@
 
 Prints the segments (files, changed lines, tokens), the skipped files with their
 reasons, the totals and the estimated input cost at the configured model's price,
-from the model client's own price table (``workers.model.pricing``, overridden by
-``MODEL_PRICES`` as in the worker), so an estimate and a bill use the same prices.
+from the model client's own price table, with ``MODEL_PRICES`` read by the
+worker's own parser (``workers.model.config.parse_prices``), so an estimate and
+a bill use the same prices. The dry run needs no API key; the review does, and
+reads the model section (``ModelSettings``) from the environment and ``.env``.
 ``--head DIR`` points at the new tree so enclosing functions can be shown.
 Without ``--dry-run`` the segments are reviewed by the model
-(``bot.cli.review.review_local_diff``) and the anchored findings printed.
+(``workers.cli.review.review_local_diff``) and the anchored findings printed.
 """
 
 from __future__ import annotations
@@ -15,22 +17,22 @@ import json
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import click
 
 from workers.diff import PlanOptions, ReviewPlan, parse_git_diff, plan_review
 from workers.diff.segment import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.model.config import DEFAULT_MODEL, parse_prices
 from workers.model.pricing import PriceTable
 from workers.model.wire import Usage
-
-DEFAULT_MODEL: Final = "gpt-5-codex-mini"
 
 
 def price_table(overrides: str | None) -> PriceTable:
     """The model client's default prices, with ``MODEL_PRICES``-style JSON over them."""
-    table = PriceTable.default()
-    return table if not overrides else PriceTable.from_json(overrides, base=table)
+    table = parse_prices(overrides)
+    assert isinstance(table, PriceTable)
+    return table
 
 
 def estimate_cost(plan: ReviewPlan, model: str, prices: PriceTable) -> Decimal | None:
@@ -141,16 +143,16 @@ def review_diff(
     )
     plan = plan_review(files, heads, options)
     if not dry_run:
-        from bot.cli.review import review_local_diff
+        from workers.cli.review import review_local_diff
 
         review_local_diff(files, heads, plan, fmt, options)
         return
     try:
         table = price_table(prices)
-    except (ValueError, KeyError, ArithmeticError) as exc:  # bad JSON, a missing or bad price
+    except ValueError as exc:
         raise click.BadParameter(
-            f"invalid price table: {exc!r}", param_hint="--prices / MODEL_PRICES"
-        ) from exc
+            f"invalid price table: it {exc}", param_hint="--prices / MODEL_PRICES"
+        ) from None
     data = plan_to_dict(plan, model, estimate_cost(plan, model, table))
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))

@@ -1,7 +1,8 @@
 """``codex-bot doctor``: check the worker's settings and every service it needs.
 
-In order: the settings (one line naming a missing or wrong one), the private
-key, the broker (Redis ``PING``), the App's authentication against
+In order: the settings (the whole ``WorkerSettings``, model section and
+private key included, from the environment and ``.env``; one line on stderr
+naming a missing or wrong one), the broker (Redis ``PING``), the App's authentication against
 ``GITHUB_API_URL`` (``GET /app`` with the App JWT), and a minimal model call
 (a few tokens of strict JSON). Each check prints ``ok`` or what is wrong in
 plain words; the exit code is 0 when all pass, 1 otherwise, 2 when the
@@ -18,11 +19,12 @@ from typing import Any
 import click
 import redis
 
-from workers.config import ConfigError, WorkerSettings, load_settings
+from codex_common.logs import configure_logging
+from codex_common.settings import ENV_FILE, ConfigError, load_settings
+from workers.config import WorkerSettings
 from workers.github import GitHubApp
 from workers.github.errors import AuthError, GitHubError, NotFound, TransportError
-from workers.logs import configure_logging
-from workers.model import CallContext, ModelClient, ModelSettings
+from workers.model import CallContext, ModelClient
 
 _PING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -92,10 +94,7 @@ def _parse_ping(data: Any) -> bool:
 
 
 def check_model(settings: WorkerSettings) -> Check:
-    keys = ",".join(key.get_secret_value() for key in settings.openai_api_key)
-    config = ModelSettings(
-        openai_api_key=keys, openai_base_url=settings.openai_base_url
-    ).to_config()
+    config = settings.to_config()
     # Every answer is priced from this table; a model without a price would fail each
     # review after the call was paid for.
     for model in dict.fromkeys(m for m in (config.model, config.escalation_model) if m):
@@ -143,9 +142,9 @@ def doctor() -> None:
     # The clients log; only warnings reach the terminal, on stderr, away from the report.
     configure_logging("WARNING", "console")
     try:
-        settings = load_settings(WorkerSettings)
+        settings = load_settings(WorkerSettings, env_file=ENV_FILE)
     except ConfigError as exc:
-        click.echo(f"settings      FAIL  {exc}")
+        click.echo(f"settings      FAIL  {exc}", err=True)
         sys.exit(2)
     checks = run_checks(settings)
     for item in checks:

@@ -1,4 +1,4 @@
-"""Job records: the only thing the web process and the workers share.
+"""Job records: what the web process queues and the workers run.
 
 A job carries primitive ids, never a token, a payload or a settings value. The
 worker fetches everything else itself with its own installation token. Records

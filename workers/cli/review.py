@@ -1,9 +1,14 @@
 """``codex-bot review OWNER/REPO#N [--dry-run]``: run the review pipeline once, in-process.
 
 The same flow the worker runs (``workers.review.flow``), with a progress
-bar over segments. GitHub access is the App's (``APP_ID`` + ``PRIVATE_KEY`` or
+bar over segments, through the same GitHub client layer (``workers.github``).
+GitHub access is the App's (``APP_ID`` + ``PRIVATE_KEY`` or
 ``PRIVATE_KEY_PATH``; the installation is looked up unless
-``--installation-id`` is given) or a personal ``GITHUB_TOKEN``. With no
+``--installation-id`` is given) or a personal ``GITHUB_TOKEN``, whose user
+(``GET /user``) is then the author the pipeline looks for when it finds its own
+earlier review: like a push, a head it already reviewed is not reviewed again
+(``--again`` asks, as ``/codex review`` does). Settings come from the
+environment and ``.env``. With no
 ``REDIS_URL`` a private, throwaway Redis is started for the model client's
 limiter, the ledger and the segment cache. ``--dry-run`` prints the review
 instead of posting it, and opens no check run.
@@ -23,21 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-import github
 import redis
-from github import Auth
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from codex_common.jobs import ReviewJob
+from codex_common.logs import configure_logging
+from codex_common.settings import ENV_FILE, ConfigError, load_settings
+from workers.config import GitHubSettings, read_private_key
 from workers.diff import FileDiff, PlanOptions, ReviewPlan
-from workers.github import GitHubApp, GitHubClient, LocalPacer, retry_policy
+from workers.github import GitHubApp, GitHubClient, GitHubToken
 from workers.github.errors import GitHubError
-from workers.github.models import AppIdentity
 from workers.github.urls import web_host_for
-from workers.jobs import ReviewJob
-from workers.logs import configure_logging
 from workers.model import ModelClient, ModelConfig, ModelSettings
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
@@ -49,28 +52,37 @@ from workers.review.segments import LocalReview, review_local_plan
 _TARGET = re.compile(r"^(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(?P<number>\d+)$")
 
 
-class ReviewCliSettings(BaseSettings):
-    """What ``codex-bot review`` reads from the environment (and ``.env``)."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+class ReviewCliSettings(GitHubSettings):
+    """What ``codex-bot review`` reads: the worker's model and GitHub sections, and either a
+    personal ``GITHUB_TOKEN`` or the App's ``APP_ID`` with its private key."""
 
     github_token: SecretStr | None = None
-    app_id: int | None = None
+    app_id: int | None = Field(default=None, gt=0)
     private_key: SecretStr | None = None
     private_key_path: Path | None = None
-    github_api_url: str = "https://api.github.com"
-    openai_api_key: SecretStr
-    openai_base_url: str = "https://api.openai.com/v1"
-    redis_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("REDIS_URL", "CELERY_BROKER_URL")
-    )
 
-    def private_key_pem(self) -> str | None:
-        if self.private_key is not None:
-            return self.private_key.get_secret_value().replace("\\n", "\n")
-        if self.private_key_path is not None:
-            return self.private_key_path.read_text()
-        return None
+    @field_validator("github_token", "app_id", "private_key", "private_key_path", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> ReviewCliSettings:
+        if self.token() is not None:
+            return self
+        if self.app_id is None:
+            raise ValueError(
+                "GITHUB_TOKEN, or APP_ID with PRIVATE_KEY or PRIVATE_KEY_PATH, is required"
+            )
+        self.private_key_pem()  # raises a ValueError naming the setting
+        return self
+
+    def token(self) -> str | None:
+        """The personal token, when one is set."""
+        return self.github_token.get_secret_value() if self.github_token else None
+
+    def private_key_pem(self) -> bytes:
+        return read_private_key(self.private_key, self.private_key_path)
 
 
 def parse_target(target: str) -> tuple[str, int]:
@@ -98,20 +110,6 @@ def _redis(url: str | None) -> Iterator[redis.Redis[bytes]]:
         finally:
             client.close()
             server.stop()
-
-
-def _token_client(settings: ReviewCliSettings, token: str, repository: str) -> GitHubClient:
-    """A client on a personal token; ``bot_login`` is then the token's user."""
-    gh = github.Github(
-        auth=Auth.Token(token), base_url=settings.github_api_url, retry=retry_policy()
-    )
-    return GitHubClient(
-        gh.requester,
-        repository=repository,
-        installation_id=0,
-        pacer=LocalPacer(),
-        identity=lambda: AppIdentity(id=0, slug="codex-review"),
-    )
 
 
 class _Bar:
@@ -161,23 +159,27 @@ def describe(outcome: ReviewOutcome) -> str:
 @click.argument("target")
 @click.option("--dry-run", is_flag=True, help="Print the review instead of posting it.")
 @click.option("--installation-id", type=int, default=None, help="Skip the installation lookup.")
-def review(target: str, dry_run: bool, installation_id: int | None) -> None:
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Review even a head already reviewed, as /codex review does (only new findings are "
+    "posted; drafts are reviewed too).",
+)
+def review(target: str, dry_run: bool, installation_id: int | None, again: bool) -> None:
     """Review one pull request now: codex-bot review OWNER/REPO#N."""
     repository, number = parse_target(target)
     # The flow logs; only warnings reach the terminal, on stderr, away from the output.
     configure_logging("WARNING", "console")
     console = Console(stderr=True)
     try:
-        settings = ReviewCliSettings()
-        model_config = ModelSettings(
-            openai_api_key=settings.openai_api_key,
-            openai_base_url=settings.openai_base_url,
-        ).to_config()
-    except (ValidationError, ValueError) as exc:
-        click.echo(f"codex-bot review: invalid settings: {exc}", err=True)
+        settings = load_settings(ReviewCliSettings, env_file=ENV_FILE)
+    except ConfigError as exc:
+        click.echo(f"codex-bot review: {exc}", err=True)
         sys.exit(2)
     try:
-        outcome = _run(settings, model_config, repository, number, installation_id, dry_run)
+        outcome = _run(
+            settings, settings.to_config(), repository, number, installation_id, dry_run, again
+        )
     except GitHubError as exc:
         click.echo(f"codex-bot review: GitHub said: {exc}", err=True)
         sys.exit(1)
@@ -193,30 +195,22 @@ def _run(
     number: int,
     installation_id: int | None,
     dry_run: bool,
+    again: bool,
 ) -> ReviewOutcome:
-    token = settings.github_token.get_secret_value() if settings.github_token else None
-    bot_login: str | None = None
+    token = settings.token()
     factory: Callable[[int, str], GitHubClient]
+    # Either way the client knows who it acts as, and the pipeline finds its own
+    # earlier reviews by that login.
     if token is not None:
-        user = github.Github(auth=Auth.Token(token), base_url=settings.github_api_url).get_user()
-        bot_login = user.login
-
-        def factory_for_token(_installation: int, repo: str) -> GitHubClient:
-            return _token_client(settings, token, repo)
-
-        factory = factory_for_token
+        factory = GitHubToken(token, settings.github_api_url).installation_client
         installation = 0
     else:
-        pem = settings.private_key_pem()
-        if settings.app_id is None or pem is None:
-            raise click.UsageError("set GITHUB_TOKEN, or APP_ID with PRIVATE_KEY(_PATH)")
-        app = GitHubApp(settings.app_id, pem, settings.github_api_url)
+        assert settings.app_id is not None  # checked with the settings
+        app = GitHubApp(
+            settings.app_id, settings.private_key_pem().decode(), settings.github_api_url
+        )
         if installation_id is None:
-            owner, name = repository.split("/")
-            integration = github.GithubIntegration(
-                auth=Auth.AppAuth(settings.app_id, pem), base_url=settings.github_api_url
-            )
-            installation_id = integration.get_repo_installation(owner, name).id
+            installation_id = app.repo_installation(repository)
         installation = installation_id
         factory = app.installation_client
     with _redis(settings.redis_url) as store:
@@ -225,9 +219,7 @@ def _run(
             github=factory,
             model=model,
             redis=store,
-            settings=PipelineSettings(
-                web_host=web_host_for(settings.github_api_url), bot_login=bot_login
-            ),
+            settings=PipelineSettings(web_host=web_host_for(settings.github_api_url)),
             cache=SegmentCache(store),
         )
         probe = factory(installation, repository)
@@ -238,7 +230,9 @@ def _run(
             repository=repository,
             pr_number=number,
             head_sha=head,
-            trigger="command",
+            # Without --again the run is what a push of this head would do: a head
+            # already reviewed ends as a duplicate, so running twice posts once.
+            trigger="command" if again else "synchronize",
         )
         columns = (
             TextColumn("{task.description}"),
@@ -254,18 +248,6 @@ def _run(
 
 
 # -- codex-bot review-diff (without --dry-run) ---------------------------------------------------
-
-
-class LocalDiffSettings(BaseSettings):
-    """What the model-backed ``review-diff`` reads: the model and, optionally, Redis."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
-
-    openai_api_key: SecretStr
-    openai_base_url: str = "https://api.openai.com/v1"
-    redis_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("REDIS_URL", "CELERY_BROKER_URL")
-    )
 
 
 def local_review_to_dict(result: LocalReview) -> dict[str, Any]:
@@ -320,15 +302,12 @@ def review_local_diff(
     # The model client logs; only warnings reach the terminal, on stderr, away from the JSON.
     configure_logging("WARNING", "console")
     try:
-        settings = LocalDiffSettings()
-        config = ModelSettings(
-            openai_api_key=settings.openai_api_key, openai_base_url=settings.openai_base_url
-        ).to_config()
-    except (ValidationError, ValueError) as exc:
-        click.echo(f"codex-bot review-diff: invalid settings: {exc}", err=True)
+        settings = load_settings(ModelSettings, env_file=ENV_FILE)
+    except ConfigError as exc:
+        click.echo(f"codex-bot review-diff: {exc}", err=True)
         sys.exit(2)
     with _redis(settings.redis_url) as store:
-        model = ModelClient.create(config, store)
+        model = ModelClient.create(settings.to_config(), store)
         try:
             result = review_local_plan(model, files, heads, plan, options=options)
         finally:

@@ -1,0 +1,145 @@
+"""What every settings class shares: ``ConfigError``, ``load_settings`` and the validators.
+
+Settings classes never read a ``.env`` file by themselves: the command-line
+entry points pass it (``load_settings(cls, env_file=".env")``), so settings
+built anywhere else (tests, library use) see the environment and their
+arguments only. ``load_settings`` turns a validation failure into one
+``ConfigError`` line that names the environment variable and never echoes the
+value, which may be the secret itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ENV_FILE",
+    "PLACEHOLDERS",
+    "BaseProcessSettings",
+    "ConfigError",
+    "LogFormat",
+    "LogLevel",
+    "check_redis_url",
+    "load_settings",
+    "refuse_placeholders",
+    "split_secrets",
+]
+
+LogFormat = Literal["json", "console"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+# Values copied from templates and tutorials, ``.env.example`` included: a receiver
+# keyed with one of them accepts forged deliveries from anybody who read the same
+# page, and a worker started with one fails every job at its first model call.
+PLACEHOLDERS: Final = frozenset(
+    {
+        "",
+        "...",
+        "changeme",
+        "change-me",
+        "development",
+        "development-secret",
+        "replace-me",
+        "replace-with-a-long-random-string",
+        "secret",
+        "sk-...",
+        "xxx",
+        "your-key",
+        "your-api-key",
+    }
+)
+REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
+# What the command-line entry points pass to ``load_settings``: ``.env`` in the working directory.
+ENV_FILE: Final = ".env"
+
+_S = TypeVar("_S", bound=BaseSettings)
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong. ``str()`` is one line naming the setting."""
+
+
+def load_settings(cls: type[_S], *, env_file: str | Path | None = None, **overrides: Any) -> _S:
+    """Build ``cls`` from the environment (and ``env_file`` if given), or raise ``ConfigError``."""
+    try:
+        return cls(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(cls, exc)) from None
+
+
+def _one_line(cls: type[BaseSettings], exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    loc = first.get("loc") or ()
+    if not loc:
+        return f"setting {message}"
+    field_name = str(loc[0])
+    info = cls.model_fields.get(field_name)
+    env_name = field_name.upper()
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        env_name = " or ".join(str(c) for c in info.validation_alias.choices)
+    elif info is None and field_name.isupper():
+        env_name = field_name
+    if first.get("type") == "missing":
+        message = "is required"
+    return f"setting {env_name}: {message}"
+
+
+def split_secrets(value: object) -> object:
+    """``a,b`` -> ``["a", "b"]``; blanks around commas are dropped."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def refuse_placeholders(secrets: list[SecretStr], *, min_length: int = 1) -> list[SecretStr]:
+    """At least one secret, none a known placeholder or shorter than ``min_length``."""
+    if not secrets:
+        raise ValueError("is required")
+    for secret in secrets:
+        raw = secret.get_secret_value()
+        if raw.lower() in PLACEHOLDERS or len(raw) < min_length:
+            if min_length > 1:
+                raise ValueError(
+                    f"holds a placeholder or a value shorter than {min_length} characters"
+                )
+            raise ValueError("holds a placeholder")
+    return secrets
+
+
+def check_redis_url(value: str | None) -> str | None:
+    """``redis://``, ``rediss://`` or ``unix://``; empty is unset. The URL is not echoed
+    (it may hold a password)."""
+    if not value:
+        return None
+    if urlsplit(value).scheme not in REDIS_SCHEMES:
+        raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
+class BaseProcessSettings(BaseSettings):
+    """The settings every process reads: the broker, the data directory and logging."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CELERY_BROKER_URL")
+    )
+    data_dir: Path = Path("data")
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "json"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        return check_redis_url(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
