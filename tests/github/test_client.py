@@ -296,7 +296,11 @@ def test_body_off_schema_is_refused_and_recorded(world: World) -> None:
             headers={"Authorization": f"token {token}"},
             timeout=5,
         )
-        assert answer.status_code == 400
+        assert answer.status_code == 422
+        error = answer.json()
+        assert error["message"].startswith("Invalid request.")
+        assert error["documentation_url"].startswith("https://docs.github.com/")
+        assert error["errors"][0]["code"] == "invalid"
     violations = world.emulator.schema_violations
     assert len(violations) == 2
     assert "event" in violations[0]

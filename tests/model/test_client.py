@@ -51,9 +51,11 @@ def test_review_sends_the_documented_request_and_records_usage(env: Env) -> None
     emulator.add(findings([FINDING]))
     config = make_config(emulator, prefix, service_tier="flex")
     client = make_client(config, redis_url)
+    # Only a shared prefix of 1,024 tokens or more is cached: a long rubric.
+    prompt = Prompt.of(PROMPT.input, instructions="Review this diff by the rubric.\n" * 160)
 
-    first = review_segment(client, PROMPT, CALL)
-    second = review_segment(client, PROMPT, CALL)
+    first = review_segment(client, prompt, CALL)
+    second = review_segment(client, prompt, CALL)
 
     assert first.status == "ok"
     assert first.error is None
@@ -62,8 +64,8 @@ def test_review_sends_the_documented_request_and_records_usage(env: Env) -> None
     assert not first.escalated
     body = emulator.requests[0].body
     assert body["model"] == "gpt-5-codex-mini"
-    assert body["instructions"] == PROMPT.instructions
-    assert body["input"] == [{"role": "user", "content": PROMPT.input}]
+    assert body["instructions"] == prompt.instructions
+    assert body["input"] == [{"role": "user", "content": prompt.input}]
     assert body["text"]["format"]["type"] == "json_schema"
     assert body["text"]["format"]["strict"] is True
     assert body["text"]["format"]["schema"]["required"] == ["findings", "needs_deeper_analysis"]
@@ -82,7 +84,7 @@ def test_review_sends_the_documented_request_and_records_usage(env: Env) -> None
     assert [c.request_id for c in recorded] == [r.request_id for r in emulator.requests]
     assert first.request_ids == (emulator.requests[0].request_id,)
     assert recorded[0].usage == first.usage
-    assert first.usage.input_tokens == PROMPT.input_tokens
+    assert first.usage.input_tokens == prompt.input_tokens
     assert first.usage.reasoning_tokens == 32
     assert first.usage.cached_tokens == 0
     assert second.usage.cached_tokens > 0  # the shared rubric hit the prompt cache

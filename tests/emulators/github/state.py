@@ -135,6 +135,9 @@ class State:
     content_writes: list[tuple[int, float]] = field(default_factory=list)
     content_limit_per_minute: int | None = None
     content_limit_retry_after: int = 60
+    rate_limit: int = 5000  # per installation or App, per hour (GitHub's floor)
+    anonymous_rate_limit: int = 60
+    rate_windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     token_lifetime: float = 3600.0
     max_patch_bytes: int = 400_000
     clock: Any = time.time

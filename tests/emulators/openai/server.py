@@ -1,12 +1,11 @@
 """A Responses API emulator: real HTTP on 127.0.0.1, the real request and response types.
 
-Every request is validated with the official ``openai`` package's
-``ResponseCreateParamsNonStreaming`` plus the rules those types cannot express
-(unknown top-level keys, ``temperature`` on reasoning models, strict schemas,
-stateless replay with ``store: false``, context length with truncation
-disabled). Every answer is checked with ``openai.types.responses.Response``
-before it is sent. Scripted ``Rule``s decide the answer; per-key limits are
-enforced and measured (peak concurrency, peak tokens per window).
+Every request is checked by ``validation`` (the official ``openai`` request type
+plus the rules it cannot express, strict schemas among them); every 200 is built
+by ``response`` and checked with ``openai.types.responses.Response`` before it is
+sent. Scripted ``Rule``s (``answers``) decide the answer; per-key limits are
+enforced and measured (peak concurrency, peak tokens per window); ``tokens``
+counts input and models the prompt cache.
 
 Routes: ``POST /v1/responses`` (Bearer key), ``POST /openai/v1/responses``
 (Azure: ``api-key`` header), ``GET /v1/models``.
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import socket
 import threading
 import time
@@ -26,156 +24,47 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from openai.types.responses import Response
-from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
-from pydantic import TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-_REQUEST_ADAPTER: TypeAdapter[Any] = TypeAdapter(ResponseCreateParamsNonStreaming)
-_KNOWN_KEYS = frozenset(ResponseCreateParamsNonStreaming.__annotations__)
-REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4", "codex")
+from .answers import (
+    Answer,
+    Rule,
+    error,
+    failed,
+    findings,
+    function_call,
+    incomplete,
+    quota_exhausted,
+    rate_limited,
+    refusal,
+    slow,
+    text,
+)
+from .response import response_body
+from .tokens import PromptCache, count_tokens
+from .validation import validate
 
-
-def count_tokens(body: dict[str, Any]) -> int:
-    """The emulator's token estimate: a quarter of the characters of all text sent.
-
-    Counts ``instructions`` and every string inside ``input`` (message contents,
-    tool outputs and arguments), not the JSON around them.
-    """
-
-    def chars(value: Any) -> int:
-        if isinstance(value, str):
-            return len(value)
-        if isinstance(value, list):
-            return sum(chars(item) for item in value)
-        if isinstance(value, dict):
-            return sum(
-                chars(item)
-                for key, item in value.items()
-                if key in {"content", "text", "output", "arguments"}
-            )
-        return 0
-
-    total = len(body.get("instructions") or "") + chars(body.get("input"))
-    return math.ceil(total / 4)
-
-
-# -- answers ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a rule produces: either a model turn (``output_text``/``calls``) or an HTTP error."""
-
-    status_code: int = 200
-    error: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    output_text: str | None = None
-    calls: tuple[tuple[str, dict[str, Any]], ...] = ()
-    response_status: str = "completed"
-    delay: float = 0.0
-    reasoning_tokens: int = 32
-
-
-def findings(items: list[dict[str, Any]], *, needs_deeper: bool = False) -> Answer:
-    return text(json.dumps({"findings": items, "needs_deeper_analysis": needs_deeper}))
-
-
-def text(output_text: str) -> Answer:
-    return Answer(output_text=output_text)
-
-
-def incomplete(partial: str = '{"findings": [') -> Answer:
-    return Answer(output_text=partial, response_status="incomplete")
-
-
-def function_call(name: str, **arguments: Any) -> Answer:
-    return Answer(calls=((name, arguments),))
-
-
-def error(
-    status_code: int,
-    message: str,
-    *,
-    code: str | None = None,
-    type_: str = "invalid_request_error",
-    param: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Answer:
-    return Answer(
-        status_code=status_code,
-        error={"message": message, "type": type_, "param": param, "code": code},
-        headers=headers or {},
-    )
-
-
-def rate_limited(
-    *,
-    retry_after_ms: int | None = None,
-    retry_after: str | None = None,
-    reset_tokens: str | None = "1s",
-    reset_requests: str | None = None,
-) -> Answer:
-    headers: dict[str, str] = {}
-    if retry_after_ms is not None:
-        headers["retry-after-ms"] = str(retry_after_ms)
-    if retry_after is not None:
-        headers["retry-after"] = retry_after
-    if reset_tokens is not None:
-        headers["x-ratelimit-reset-tokens"] = reset_tokens
-        headers["x-ratelimit-remaining-tokens"] = "0"
-    if reset_requests is not None:
-        headers["x-ratelimit-reset-requests"] = reset_requests
-        headers["x-ratelimit-remaining-requests"] = "0"
-    return error(
-        429,
-        "Rate limit reached for requests. Please try again later.",
-        code="rate_limit_exceeded",
-        type_="requests",
-        headers=headers,
-    )
-
-
-def quota_exhausted() -> Answer:
-    return error(
-        429,
-        "You exceeded your current quota, please check your plan and billing details.",
-        code="insufficient_quota",
-        type_="insufficient_quota",
-    )
-
-
-def slow(seconds: float, then: Answer | None = None) -> Answer:
-    base = then or findings([])
-    return Answer(**{**base.__dict__, "delay": seconds})
-
-
-@dataclass
-class Rule:
-    """Answer with ``answer`` for requests matching every given condition, ``times`` times.
-
-    ``match`` is a substring of the instructions or of any input text; ``model``
-    and ``key`` select by model name and API key. Rules are tried in order.
-    """
-
-    answer: Answer | Callable[[dict[str, Any]], Answer]
-    match: str | None = None
-    model: str | None = None
-    key: str | None = None
-    times: int | None = None
-    used: int = 0
-
-    def applies(self, body: dict[str, Any], key: str, haystack: str) -> bool:
-        if self.times is not None and self.used >= self.times:
-            return False
-        if self.model is not None and body.get("model") != self.model:
-            return False
-        if self.key is not None and key != self.key:
-            return False
-        return self.match is None or self.match in haystack
+# Re-exported: callers import the answer builders from here too.
+__all__ = [
+    "Answer",
+    "KeyLimits",
+    "ResponsesEmulator",
+    "Rule",
+    "count_tokens",
+    "error",
+    "failed",
+    "findings",
+    "function_call",
+    "incomplete",
+    "quota_exhausted",
+    "rate_limited",
+    "refusal",
+    "slow",
+    "text",
+]
 
 
 @dataclass(frozen=True)
@@ -223,7 +112,7 @@ class ResponsesEmulator:
         self.limits: dict[str, KeyLimits] = {}
         self.stats: dict[str, KeyStats] = {}
         self.requests: list[Recorded] = []
-        self._cache: set[tuple[str, str]] = set()
+        self._cache = PromptCache()
         self._lock = threading.Lock()
         # Requests still running when a test resets the emulator belong to the old test:
         # they neither count against the new limits nor appear in the new records.
@@ -336,7 +225,7 @@ class ResponsesEmulator:
         elif key is None or key not in self.keys:
             answer = error(401, "Incorrect API key provided.", code="invalid_api_key", param=None)
         else:
-            answer = self._validate(body) or self._admit(key, body)
+            answer = validate(body, self.context_window) or self._admit(key, body)
         if answer is not None:
             return self._finish(request, key, body, request_id, answer, generation)
         try:
@@ -348,72 +237,6 @@ class ResponsesEmulator:
             with self._lock:
                 if generation == self._generation:
                     self.stats[key or ""].in_flight -= 1
-
-    def _validate(self, body: dict[str, Any]) -> Answer | None:
-        unknown = sorted(set(body) - _KNOWN_KEYS)
-        if unknown:
-            return error(
-                400, f"Unknown parameter: '{unknown[0]}'.", code="unknown_parameter",
-                param=unknown[0],
-            )  # fmt: skip
-        try:
-            _REQUEST_ADAPTER.validate_python(body, strict=True)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            param = ".".join(str(part) for part in first["loc"])
-            return error(400, f"Invalid value for '{param}': {first['msg']}", param=param)
-        model = str(body["model"])
-        if "temperature" in body and model.startswith(REASONING_PREFIXES):
-            return error(
-                400,
-                "Unsupported parameter: 'temperature' is not supported with this model.",
-                code="unsupported_parameter",
-                param="temperature",
-            )
-        if body.get("stream"):
-            return error(400, "The emulator does not stream.", param="stream")
-        if body.get("previous_response_id") is not None:
-            return error(
-                400,
-                f"Previous response with id '{body['previous_response_id']}' not found.",
-                code="previous_response_not_found",
-                param="previous_response_id",
-            )
-        given = body.get("input")
-        items: list[dict[str, Any]] = given if isinstance(given, list) else []
-        calls = {item.get("call_id") for item in items if item.get("type") == "function_call"}
-        for item in items:
-            if item.get("type") == "reasoning" and not item.get("encrypted_content"):
-                return error(
-                    404,
-                    f"Item with id '{item.get('id')}' not found. Items are not persisted when "
-                    "`store` is set to false.",
-                    param="input",
-                )
-            if item.get("type") == "function_call_output" and item.get("call_id") not in calls:
-                return error(
-                    400,
-                    f"No tool call found for function call output with call_id "
-                    f"{item.get('call_id')}.",
-                    param="input",
-                )
-        fmt = (body.get("text") or {}).get("format") or {}
-        if fmt.get("type") == "json_schema" and fmt.get("strict"):
-            problem = _strict_problem(fmt.get("schema") or {})
-            if problem:
-                return error(
-                    400, f"Invalid schema for response_format '{fmt.get('name')}': {problem}",
-                    param="text.format.schema",
-                )  # fmt: skip
-        too_long = count_tokens(body) > self.context_window
-        if body.get("truncation", "disabled") == "disabled" and too_long:
-            return error(
-                400,
-                "Your input exceeds the context window of this model.",
-                code="context_length_exceeded",
-                param="input",
-            )
-        return None
 
     def _admit(self, key: str, body: dict[str, Any]) -> Answer | None:
         """Count the request against its key's limits; a 429 with real headers when over."""
@@ -486,7 +309,9 @@ class ResponsesEmulator:
         if answer.status_code != 200:
             payload: dict[str, Any] = {"error": answer.error}
         else:
-            payload = self._response_body(body, answer)
+            with self._lock:
+                cached = self._cache.use(body)
+            payload = response_body(body, answer, cached)
         with self._lock:
             if generation == self._generation:
                 self.requests.append(
@@ -495,111 +320,6 @@ class ResponsesEmulator:
                     )
                 )
         return JSONResponse(payload, status_code=answer.status_code, headers=headers)
-
-    def _response_body(self, body: dict[str, Any], answer: Answer) -> dict[str, Any]:
-        include = body.get("include") or []
-        output: list[dict[str, Any]] = [
-            {
-                "id": f"rs_{uuid.uuid4().hex}",
-                "type": "reasoning",
-                "summary": [],
-                **(
-                    {"encrypted_content": f"enc_{uuid.uuid4().hex}"}
-                    if "reasoning.encrypted_content" in include
-                    else {}
-                ),
-            }
-        ]
-        out_text = ""
-        for name, arguments in answer.calls:
-            output.append(
-                {
-                    "id": f"fc_{uuid.uuid4().hex}",
-                    "type": "function_call",
-                    "call_id": f"call_{uuid.uuid4().hex[:12]}",
-                    "name": name,
-                    "arguments": json.dumps(arguments),
-                    "status": "completed",
-                }
-            )
-        if answer.output_text is not None:
-            out_text = answer.output_text
-            message_status = "incomplete" if answer.response_status == "incomplete" else "completed"
-            output.append(
-                {
-                    "id": f"msg_{uuid.uuid4().hex}",
-                    "type": "message",
-                    "role": "assistant",
-                    "status": message_status,
-                    "content": [{"type": "output_text", "text": out_text, "annotations": []}],
-                }
-            )
-        input_tokens = count_tokens(body)
-        instructions = str(body.get("instructions") or "")
-        cache_id = (str(body.get("prompt_cache_key") or ""), instructions)
-        with self._lock:
-            cached = min(len(instructions) // 4, input_tokens) if cache_id in self._cache else 0
-            self._cache.add(cache_id)
-        output_tokens = (
-            math.ceil(len(out_text) / 4) + answer.reasoning_tokens + 8 * len(answer.calls)
-        )
-        if answer.response_status == "incomplete":
-            output_tokens = int(body.get("max_output_tokens") or output_tokens)
-        response = {
-            "id": f"resp_{uuid.uuid4().hex}",
-            "object": "response",
-            "created_at": time.time(),
-            "model": body["model"],
-            "status": answer.response_status,
-            "error": None,
-            "incomplete_details": (
-                {"reason": "max_output_tokens"} if answer.response_status == "incomplete" else None
-            ),
-            "instructions": body.get("instructions"),
-            "max_output_tokens": body.get("max_output_tokens"),
-            "metadata": body.get("metadata") or {},
-            "output": output,
-            "parallel_tool_calls": True,
-            "previous_response_id": None,
-            "reasoning": {"effort": (body.get("reasoning") or {}).get("effort"), "summary": None},
-            "service_tier": body.get("service_tier") or "default",
-            "store": body.get("store", True),
-            "temperature": body.get("temperature", 1.0),
-            "text": body.get("text") or {"format": {"type": "text"}},
-            "tool_choice": body.get("tool_choice", "auto"),
-            "tools": body.get("tools") or [],
-            "top_p": 1.0,
-            "truncation": body.get("truncation", "disabled"),
-            "usage": {
-                "input_tokens": input_tokens,
-                "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
-                "output_tokens": output_tokens,
-                "output_tokens_details": {"reasoning_tokens": answer.reasoning_tokens},
-                "total_tokens": input_tokens + output_tokens,
-            },
-        }
-        # An answer the SDK could not parse would test nothing: check before sending.
-        Response.model_validate(response)
-        return response
-
-
-def _strict_problem(schema: dict[str, Any], path: str = "") -> str | None:
-    """What makes ``schema`` unusable as a strict structured-output schema, if anything."""
-    if schema.get("type") == "object" or "properties" in schema:
-        properties = schema.get("properties") or {}
-        if schema.get("additionalProperties") is not False:
-            return f"'additionalProperties' is required to be false at '{path or '/'}'"
-        missing = sorted(set(properties) - set(schema.get("required") or []))
-        if missing:
-            return f"'required' must include every property at '{path or '/'}': missing {missing}"
-        for name, sub in properties.items():
-            problem = _strict_problem(sub, f"{path}/{name}")
-            if problem:
-                return problem
-    items = schema.get("items")
-    if isinstance(items, dict):
-        return _strict_problem(items, f"{path}/items")
-    return None
 
 
 def _go_duration(seconds: float) -> str:
