@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, findings
-from tests.review_flow.conftest import BUG, BUG_QUOTE, REPO, World, seed
+from tests.review.conftest import BUG, BUG_QUOTE, REPO, World, seed
 from workers.cli.review import review
 from workers.redis_server import RedisServer
 

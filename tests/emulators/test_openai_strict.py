@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from openai.types.responses import Response
-from workers.fix.schema import FIX_SCHEMA
+from workers.commands.schema import FIX_SCHEMA
 
 from tests.emulators.openai import ResponsesEmulator, failed, findings, refusal
 from tests.emulators.openai.strict import strict_problem
