@@ -27,7 +27,7 @@ SkipKind = Literal[
     "lockfile",
     "vendored",
     "generated",  # by name, by a marker near the top, or minified
-    "no_changes",  # no added or removed line (mode change, pure rename or copy)
+    "no_changes",  # no added or removed line: an empty new file, a mode change, a pure rename
     "too_large",  # a line is longer than the segment budget (decided by the planner)
     "other",  # a reason recorded without a kind
 ]
