@@ -18,14 +18,14 @@ EDGE = Path(__file__).parents[1] / "fixtures" / "diffs" / "edge.diff"
 
 def test_every_skipped_file_has_its_reason() -> None:
     plan = plan_review(parse_git_diff(EDGE.read_bytes()), {}, PlanOptions(exclude=("sp*",)))
-    assert {s.path: s.reason for s in plan.skipped} == {
-        "blob.bin": "binary",
-        "copy2.txt": "no textual changes",
-        "dead.txt": "deleted",
-        "empty.txt": "no textual changes",
-        "package-lock.json": "lockfile",
-        "script.sh": "no textual changes",
-        "sp ace.txt": "excluded by configuration",
+    assert {s.path: (s.kind, s.reason) for s in plan.skipped} == {
+        "blob.bin": ("no_patch", "binary"),
+        "copy2.txt": ("no_changes", "no textual changes"),
+        "dead.txt": ("deleted", "deleted"),
+        "empty.txt": ("no_changes", "no textual changes"),
+        "package-lock.json": ("lockfile", "lockfile"),
+        "script.sh": ("no_changes", "no textual changes"),
+        "sp ace.txt": ("excluded", "excluded by configuration"),
     }
     reviewed = [f.path for s in plan.segments for f in s.files]
     assert reviewed == [
@@ -49,10 +49,18 @@ def test_generated_and_vendored_files_are_skipped() -> None:
     vend = parse_patch("src/vendor/lib.js", "@@ -0,0 +1 @@\n+x\n", status="added")
     mini = parse_patch("app.js", "@@ -0,0 +1 @@\n+" + "a=1;" * 300 + "\n", status="added")
     plan = plan_review([gen, vend, mini], {}, PlanOptions())
-    assert [(s.path, s.reason) for s in plan.skipped] == [
-        ("api_pb.ts", "generated (marked 'DO NOT EDIT')"),
-        ("app.js", "generated (minified)"),
-        ("src/vendor/lib.js", "vendored"),
+    assert [(s.path, s.kind, s.reason) for s in plan.skipped] == [
+        ("api_pb.ts", "generated", "generated (marked 'DO NOT EDIT')"),
+        ("app.js", "generated", "generated (minified)"),
+        ("src/vendor/lib.js", "vendored", "vendored"),
+    ]
+
+
+def test_files_outside_include_are_skipped_with_their_kind() -> None:
+    files = [parse_patch(p, "@@ -1 +1 @@\n-a\n+b\n") for p in ("src/a.py", "bin/b.sh")]
+    plan = plan_review(files, {}, PlanOptions(include=("src/",)))
+    assert [(s.path, s.kind, s.reason) for s in plan.skipped] == [
+        ("bin/b.sh", "not_included", "not included by configuration")
     ]
 
 

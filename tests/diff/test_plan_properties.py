@@ -63,6 +63,7 @@ def test_every_changed_line_shown_once_with_true_numbers(
     if plan.skipped:
         (skip,) = plan.skipped
         assert skip.reason == "a line is longer than the segment budget"
+        assert skip.kind == "too_large"
         return
 
     assert plan.totals.covered_changed_lines == plan.totals.changed_lines == diff.changed

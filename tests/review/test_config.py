@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from workers.diff.globs import MAX_GLOB_CHARS, MAX_GLOBS, PathRules
 from workers.review.config import (
     CONFIG_PATH,
     MAX_CONFIG_BYTES,
     ConfigErrors,
-    PathFilter,
     RepoConfig,
     parse_config,
 )
@@ -160,12 +160,70 @@ def test_path_filter_include_and_exclude() -> None:
     assert paths.reason_skipped("src/app/main.py") is None
     assert paths.reason_skipped("README.md") is None
     assert paths.reason_skipped("docs/guide.md") is None
-    assert paths.reason_skipped("tests/test_x.py") == "not matched by `include`"
-    assert paths.reason_skipped("src/deps/poetry.lock") == "matched by `exclude`"
-    assert paths.reason_skipped("src/gen/api.py") == "matched by `exclude`"
+    assert paths.reason_skipped("tests/test_x.py") == "not included by configuration"
+    assert paths.reason_skipped("src/deps/poetry.lock") == "excluded by configuration"
+    assert paths.reason_skipped("src/gen/api.py") == "excluded by configuration"
+    assert paths.verdict("src/gen/api.py") == "excluded"
+    assert paths.verdict("tests/test_x.py") == "not_included"
 
 
 def test_empty_include_means_everything() -> None:
-    paths = PathFilter.from_globs([], ["vendor/**"])
-    assert paths.reason_skipped("a/b/c.py") is None
-    assert paths.reason_skipped("vendor/x/y.js") == "matched by `exclude`"
+    paths = PathRules.compile([], ["vendor/**"])
+    assert paths.verdict("a/b/c.py") is None
+    assert paths.verdict("vendor/x/y.js") == "excluded"
+
+
+def test_a_negated_directory_re_includes_the_files_beneath_it() -> None:
+    config = _ok('exclude: ["docs/**", "!docs/api/"]\n')
+    paths = config.path_filter()
+    assert paths.verdict("docs/api/x.md") is None
+    assert paths.verdict("docs/api/deep/y.md") is None
+    assert paths.verdict("docs/x.md") == "excluded"
+    assert paths.verdict("docs/apis.md") == "excluded"
+
+
+def test_the_filter_is_compiled_once_for_the_config_and_the_plan() -> None:
+    config = _ok('exclude: ["docs/**"]\n')
+    assert config.path_filter() is PathRules.compile((), ("docs/**",))
+    assert config.path_filter() is config.path_filter()
+
+
+def test_runs_of_stars_are_stored_as_two() -> None:
+    config = _ok('include: ["src/****/*.py"]\nexclude: ["' + "*" * 30 + 'a"]\n')
+    assert config.include == ("src/**/*.py",)
+    assert config.exclude == ("**a",)
+
+
+def test_too_many_globs_is_an_error_that_says_how_to_fix_it() -> None:
+    globs = ", ".join(f'"dir{i}/"' for i in range(MAX_GLOBS + 1))
+    (message,) = _errors(f"auto_review: true\nexclude: [{globs}]\n")
+    assert message == (
+        f"`{CONFIG_PATH}` line 2: `exclude` has {MAX_GLOBS + 1} globs; at most {MAX_GLOBS} are"
+        " allowed. One glob can cover many files: a directory such as `docs/`, or a pattern"
+        " such as `**/*.lock`."
+    )
+    assert isinstance(parse_config(f"exclude: [{globs.rsplit(', ', 1)[0]}]\n"), RepoConfig)
+
+
+def test_a_too_long_glob_is_an_error_that_names_it() -> None:
+    long = "a/" * MAX_GLOB_CHARS
+    (message,) = _errors(f'include:\n  - "src/"\n  - "{long}"\n')
+    assert message == (
+        f"`{CONFIG_PATH}` line 3: `include[1]` is {len(long)} characters long; a glob can have"
+        f" at most {MAX_GLOB_CHARS} characters (a shorter glob that names a directory covers"
+        " all of it)."
+    )
+
+
+@pytest.mark.timeout(10)
+def test_pathological_globs_are_decided_quickly_and_correctly() -> None:
+    # Before: one such exclude glob took over 20 s per path (regex backtracking).
+    stars = "*" * 30 + "a"
+    alternating = ("*a" * 60 + "*b")[:MAX_GLOB_CHARS]
+    config = _ok(f'exclude: ["{stars}", "{alternating}", "**/x/**/x/**/x/**/y"]\n')
+    paths = config.path_filter()
+    assert paths.verdict("x" * 200 + "/notes") is None
+    assert paths.verdict("src/" + "x" * 200 + "a") == "excluded"
+    assert paths.verdict("a" * 300 + "c") is None
+    assert paths.verdict("/".join(["x"] * 200) + "/z") is None
+    assert paths.verdict("/".join(["x"] * 200) + "/y") == "excluded"

@@ -1,6 +1,8 @@
 """The diff engine: parse, filter, segment, and anchor findings. Pure code, no I/O."""
 
 from workers.diff.anchor import AnchoredFinding, AnchorResult, Unanchored, anchor_findings
+from workers.diff.filters import SkipKind, Skipped
+from workers.diff.globs import PathRules
 from workers.diff.patch import DiffLine, FileDiff, Hunk, parse_git_diff, parse_patch
 from workers.diff.segment import (
     NotReviewed,
@@ -8,7 +10,6 @@ from workers.diff.segment import (
     ReviewPlan,
     Segment,
     SegmentFile,
-    Skipped,
     Totals,
     plan_review,
 )
@@ -20,10 +21,12 @@ __all__ = [
     "FileDiff",
     "Hunk",
     "NotReviewed",
+    "PathRules",
     "PlanOptions",
     "ReviewPlan",
     "Segment",
     "SegmentFile",
+    "SkipKind",
     "Skipped",
     "Totals",
     "Unanchored",

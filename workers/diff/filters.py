@@ -1,10 +1,11 @@
 """Decide which changed files are worth the model's attention, and say why not.
 
-``skip_reason`` returns ``None`` for a file to review, or a short reason that the
-plan lists next to the file. Globs use gitignore syntax; an ``exclude`` match
-always wins, and a non-empty ``include`` list keeps only what it matches.
-Generated-file detection looks at the head content when it is known, else at the
-added lines of the diff.
+``skip_reason`` returns ``None`` for a file to review, or a ``SkipReason``: a
+``SkipKind`` for code to branch on and a short text that the plan lists next to
+the file. Include/exclude globs are decided by ``workers.diff.globs`` (an
+``exclude`` match always wins; a non-empty ``include`` keeps only what it
+matches). Generated-file detection looks at the head content when it is known,
+else at the added lines of the diff.
 """
 
 from __future__ import annotations
@@ -12,11 +13,24 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, Literal
 
-import pathspec
-
+from workers.diff.globs import PathRules
 from workers.diff.patch import FileDiff
+
+SkipKind = Literal[
+    "excluded",  # matched by an `exclude` glob
+    "not_included",  # `include` is set and no glob of it matched
+    "malformed",  # the diff of the file could not be read
+    "no_patch",  # no textual diff: binary, or too large for GitHub to show
+    "deleted",
+    "lockfile",
+    "vendored",
+    "generated",  # by name, by a marker near the top, or minified
+    "no_changes",  # no added or removed line: an empty new file, a mode change, a pure rename
+    "too_large",  # a line is longer than the segment budget (decided by the planner)
+    "other",  # a reason recorded without a kind
+]
 
 LOCKFILES: Final = frozenset(
     {
@@ -52,18 +66,21 @@ _HEAD_LINES: Final = 10  # markers count only near the top of a file
 
 
 @dataclass(frozen=True, slots=True)
-class FileFilter:
-    """Compiled include/exclude globs (gitignore syntax, matched against the new path)."""
+class Skipped:
+    """A file left out of a review plan: branch on ``kind``, show ``reason``."""
 
-    include: pathspec.PathSpec[Any] | None
-    exclude: pathspec.PathSpec[Any] | None
+    path: str
+    reason: str
+    changed_lines: int
+    kind: SkipKind = "other"
 
-    @classmethod
-    def from_globs(cls, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> FileFilter:
-        return cls(
-            pathspec.PathSpec.from_lines("gitignore", include) if include else None,
-            pathspec.PathSpec.from_lines("gitignore", exclude) if exclude else None,
-        )
+
+@dataclass(frozen=True, slots=True)
+class SkipReason:
+    """Why a file is not reviewed: ``kind`` to branch on, ``text`` to show."""
+
+    kind: SkipKind
+    text: str
 
 
 def _generated(head: Sequence[str], characters: int, lines: int) -> str | None:
@@ -76,26 +93,25 @@ def _generated(head: Sequence[str], characters: int, lines: int) -> str | None:
     return None
 
 
-def skip_reason(diff: FileDiff, head_content: str | None, rules: FileFilter) -> str | None:
+def skip_reason(diff: FileDiff, head_content: str | None, rules: PathRules) -> SkipReason | None:
     """Why ``diff`` should not be reviewed, or ``None`` to review it."""
     path = diff.path
-    if rules.exclude is not None and rules.exclude.match_file(path):
-        return "excluded by configuration"
-    if rules.include is not None and not rules.include.match_file(path):
-        return "not included by configuration"
+    verdict = rules.verdict(path)
+    if verdict is not None:
+        return SkipReason(verdict, rules.describe(verdict))
     if diff.malformed is not None:
-        return f"malformed diff ({diff.malformed})"
+        return SkipReason("malformed", f"malformed diff ({diff.malformed})")
     if diff.binary:
-        return "binary"
+        return SkipReason("no_patch", "binary")
     if diff.is_deleted:
-        return "deleted"
+        return SkipReason("deleted", "deleted")
     name = posixpath.basename(path).lower()
     if name in LOCKFILES:
-        return "lockfile"
+        return SkipReason("lockfile", "lockfile")
     if any(part.lower() in _VENDORED_DIRS for part in path.split("/")[:-1]):
-        return "vendored"
+        return SkipReason("vendored", "vendored")
     if name.endswith(_GENERATED_SUFFIXES):
-        return "generated"
+        return SkipReason("generated", "generated")
     if head_content is not None:
         # Line lengths without splitting the whole file: newlines are not characters.
         breaks = head_content.count("\n")
@@ -115,7 +131,7 @@ def skip_reason(diff: FileDiff, head_content: str | None, rules: FileFilter) -> 
         ]
         reason = _generated(lines, sum(len(line) for line in lines), len(lines))
     if reason is not None:
-        return reason
+        return SkipReason("generated", reason)
     if diff.changed == 0:
-        return "no textual changes"
+        return SkipReason("no_changes", "no textual changes")
     return None

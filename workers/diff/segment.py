@@ -42,11 +42,13 @@ from typing import Final
 
 from workers.diff import tokens
 from workers.diff.context import FileScopes
-from workers.diff.filters import FileFilter, skip_reason
+from workers.diff.filters import Skipped, skip_reason
+from workers.diff.globs import PathRules
 from workers.diff.patch import DiffLine, FileDiff, Hunk
 
 DEFAULT_SEGMENT_TOKENS: Final = 12_000
 DEFAULT_TOTAL_TOKENS: Final = 600_000
+_TOO_LONG: Final = "a line is longer than the segment budget"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +87,6 @@ class Segment:
     @property
     def paths(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.path for f in self.files))
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    path: str
-    reason: str
-    changed_lines: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,16 +391,16 @@ def plan_review(
     options: PlanOptions,
 ) -> ReviewPlan:
     """Decide what to review and split it into segments within the token budgets."""
-    rules = FileFilter.from_globs(options.include, options.exclude)
+    rules = PathRules.compile(options.include, options.exclude)
     ordered = sorted(files, key=lambda f: (f.path, f.old_path or ""))
     reviewable: list[FileDiff] = []
     skipped: list[Skipped] = []
     for diff in ordered:
-        reason = skip_reason(diff, head_contents.get(diff.path), rules)
-        if reason is None:
+        skip = skip_reason(diff, head_contents.get(diff.path), rules)
+        if skip is None:
             reviewable.append(diff)
         else:
-            skipped.append(Skipped(diff.path, reason, diff.changed))
+            skipped.append(Skipped(diff.path, skip.text, diff.changed, skip.kind))
 
     counter = _Counter()
     budget = options.segment_tokens
@@ -439,7 +434,7 @@ def plan_review(
             for unit in _file_units(diff, blocks, header_cost, budget):
                 units.append((diff, unit, header_cost + sum(b.tokens for b in unit)))
             continue
-        skipped.append(Skipped(diff.path, "a line is longer than the segment budget", diff.changed))
+        skipped.append(Skipped(diff.path, _TOO_LONG, diff.changed, "too_large"))
 
     segments: list[Segment] = []
     current = _Open()

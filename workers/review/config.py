@@ -6,6 +6,11 @@ boundary, so it is validated by a pydantic model that forbids unknown keys.
 ``ConfigErrors`` whose messages name the key and the line, ready to be shown
 on the pull request. An absent or empty file gives the defaults.
 
+``include`` and ``exclude`` hold gitignore-style globs; what they match is
+defined in ``workers.diff.globs``, the one place that matches paths. Runs of
+``*`` are stored as ``**``; each list holds at most ``MAX_GLOBS`` globs of at
+most ``MAX_GLOB_CHARS`` characters.
+
 Example::
 
     auto_review: true
@@ -24,13 +29,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
-import pathspec
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -39,7 +44,10 @@ from pydantic import (
     StrictStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
+
+from workers.diff.globs import MAX_GLOB_CHARS, MAX_GLOBS, PathRules, normalise
 
 CONFIG_PATH: Final = ".github/codex-review.yml"
 MAX_INLINE_CAP: Final = 30
@@ -50,7 +58,20 @@ ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 _PRIORITY_WORD: Final = re.compile(r"^[Pp]([0-3])$")
 _MODEL_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _LANGUAGE: Final = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")
-Glob = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+
+
+def _glob(value: str) -> str:
+    glob = normalise(value)
+    if len(glob) > MAX_GLOB_CHARS:
+        raise ValueError(
+            f"is {len(glob)} characters long; a glob can have at most {MAX_GLOB_CHARS}"
+            " characters (a shorter glob that names a directory covers all of it)"
+        )
+    return glob
+
+
+# Runs of `*` are stored as `**` (the same meaning), so the limit counts what is matched.
+Glob = Annotated[StrictStr, Field(min_length=1), AfterValidator(_glob)]
 
 
 class RepoConfig(BaseModel):
@@ -61,8 +82,8 @@ class RepoConfig(BaseModel):
     auto_review: StrictBool = True
     review_drafts: StrictBool = False
     review_bot_prs: StrictBool = False
-    include: tuple[Glob, ...] = Field(default=(), max_length=200)
-    exclude: tuple[Glob, ...] = Field(default=(), max_length=200)
+    include: tuple[Glob, ...] = ()
+    exclude: tuple[Glob, ...] = ()
     min_inline_priority: int = 2
     max_inline_comments: StrictInt = Field(default=20, ge=0, le=MAX_INLINE_CAP)
     model: StrictStr | None = None
@@ -71,6 +92,16 @@ class RepoConfig(BaseModel):
     language: StrictStr = "en"
     gate_on_p0: StrictBool = False
     incremental: StrictBool = True
+
+    @field_validator("include", "exclude", mode="before")
+    @classmethod
+    def _glob_count(cls, value: object) -> object:
+        if isinstance(value, list | tuple) and len(value) > MAX_GLOBS:
+            raise ValueError(
+                f"has {len(value)} globs; at most {MAX_GLOBS} are allowed. One glob can cover"
+                " many files: a directory such as `docs/`, or a pattern such as `**/*.lock`"
+            )
+        return value
 
     @field_validator("min_inline_priority", mode="before")
     @classmethod
@@ -95,34 +126,14 @@ class RepoConfig(BaseModel):
             raise ValueError("must be a language code such as `en`, `fr` or `pt-BR`")
         return value
 
-    def path_filter(self) -> PathFilter:
-        """The include/exclude globs compiled once, for filtering many paths."""
-        return PathFilter.from_globs(self.include, self.exclude)
+    @model_validator(mode="after")
+    def _compile_globs(self) -> RepoConfig:
+        self.path_filter()  # compiled here once; planning finds the same rules
+        return self
 
-
-@dataclass(frozen=True, slots=True)
-class PathFilter:
-    """Gitignore-style globs: a path is reviewed when it matches ``include`` (or
-    ``include`` is empty) and does not match ``exclude``."""
-
-    include: pathspec.GitIgnoreSpec | None
-    exclude: pathspec.GitIgnoreSpec | None
-
-    @classmethod
-    def from_globs(cls, include: Iterable[str], exclude: Iterable[str]) -> PathFilter:
-        inc, exc = list(include), list(exclude)
-        return cls(
-            include=pathspec.GitIgnoreSpec.from_lines(inc) if inc else None,
-            exclude=pathspec.GitIgnoreSpec.from_lines(exc) if exc else None,
-        )
-
-    def reason_skipped(self, path: str) -> str | None:
-        """``None`` when ``path`` is reviewed, else why not (for the review body)."""
-        if self.include is not None and not self.include.match_file(path):
-            return "not matched by `include`"
-        if self.exclude is not None and self.exclude.match_file(path):
-            return "matched by `exclude`"
-        return None
+    def path_filter(self) -> PathRules:
+        """The include/exclude globs, compiled once for filtering many paths."""
+        return PathRules.compile(self.include, self.exclude)
 
 
 @dataclass(frozen=True, slots=True)
