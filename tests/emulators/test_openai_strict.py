@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from openai.types.responses import Response
-from workers.commands.schema import FIX_SCHEMA
 
 from tests.emulators.openai import ResponsesEmulator, failed, findings, refusal
 from tests.emulators.openai.strict import strict_problem
+from workers.commands.schema import FIX_SCHEMA
 from workers.findings import FINDINGS_SCHEMA
 from workers.model.tools import TOOL_DEFINITIONS
 from workers.model.wire import ModelResponse

@@ -2,10 +2,10 @@
 
 ``summarize_run`` gathers the facts the renderer shows: files, lines and
 segments reviewed, tokens and cost, and everything not reviewed with a typed
-``NotReviewedKind``. Skipped files get their kind from ``skip_kind`` (the one
-place that knows the diff engine's skip reasons); failed segments from their
-status. ``compose_review`` decides where each finding goes (inline, in the
-body, not again) and renders the draft review.
+``NotReviewedKind``. Skipped files get theirs from the diff engine's typed
+``SkipKind`` (``skip_kind``); failed segments from their status.
+``compose_review`` decides where each finding goes (inline, in the body, not
+again) and renders the draft review.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Final, Literal
 
 from workers.diff import AnchoredFinding, AnchorResult, ReviewPlan, Skipped
+from workers.diff.filters import SkipKind
 from workers.github.models import DraftComment
 from workers.model.wire import Usage
 from workers.review.config import RepoConfig
@@ -31,19 +32,18 @@ from workers.review.render import (
 from workers.review.select import Inline, Plan, ReviewScope, plan_for
 from workers.review.split import coverage
 
-SkipKind = Literal["filtered", "no_patch", "too_large", "quiet", "other"]
-"""Why the diff engine left a file out: ``quiet`` ones (deleted, whitespace only) are not
-worth a line in the review; ``other`` ones are listed with their reason."""
+GapKind = Literal["filtered", "no_patch", "too_large", "quiet", "other"]
+"""How a skipped file shows in the review: ``quiet`` ones (deleted, no textual change) are
+not worth a line; ``other`` ones are listed with their reason."""
 
-# The diff engine's skip reasons (``workers.diff.filters.skip_reason`` and the segment
-# planner), each compared whole: a reason not listed here is shown as it is.
-_SKIP_KINDS: Final[Mapping[str, SkipKind]] = {
-    "excluded by configuration": "filtered",
-    "not included by configuration": "filtered",
-    "binary": "no_patch",
-    "a line is longer than the segment budget": "too_large",
+# Keyed on the diff engine's typed ``SkipKind``; kinds not listed are ``other``.
+_GAP_KINDS: Final[Mapping[SkipKind, GapKind]] = {
+    "excluded": "filtered",
+    "not_included": "filtered",
+    "no_patch": "no_patch",
+    "too_large": "too_large",
     "deleted": "quiet",
-    "no textual changes": "quiet",
+    "no_changes": "quiet",
 }
 _FAILED_KINDS: Final[Mapping[SegmentStatus, NotReviewedKind]] = {
     "budget_exceeded": "budget",
@@ -51,9 +51,9 @@ _FAILED_KINDS: Final[Mapping[SegmentStatus, NotReviewedKind]] = {
 }
 
 
-def skip_kind(skipped: Skipped) -> SkipKind:
-    """The kind of the diff engine's reason for leaving ``skipped`` out of the review."""
-    return _SKIP_KINDS.get(skipped.reason, "other")
+def skip_kind(skipped: Skipped) -> GapKind:
+    """How the review shows a file the diff engine left out."""
+    return _GAP_KINDS.get(skipped.kind, "other")
 
 
 def not_reviewed(plan: ReviewPlan, results: Sequence[SegmentResult]) -> tuple[NotReviewed, ...]:
