@@ -1,19 +1,21 @@
 """Find the function and class that enclose a line of a file, by indentation.
 
+The fallback of ``workers.diff.syntax`` for files without a grammar, files
+too large to parse, and lines inside a region the parser could not make sense of.
+
 Walking up from the line, each non-blank line indented less than everything
 seen so far closes in on the enclosing blocks; those that look like a block
 opener are scopes. The result is the chain of signature lines, outermost
 first, as ``(line_number, text)`` with 1-based new-file numbers, at most
-``_MAX_DEPTH`` deep.
+``MAX_DEPTH`` deep.
 
 The scan reads only the lines above the one asked about, so its cost is the
-distance to the outermost scope, not the size of the file (planning a large
-pull request used to parse every Python file with ``ast``, which was most of
-its time). For Python the openers are ``def``, ``async def`` and ``class``;
-comments and lines that start inside brackets or strings (closing brackets,
-quotes) do not count as blocks, so multi-line signatures and calls keep their
-``def`` line. Other programming languages (by file extension) use keywords
-or a trailing ``{`` or ``:``; prose, markup and data files get no scopes.
+distance to the outermost scope, not the size of the file. For Python the
+openers are ``def``, ``async def`` and ``class``; comments and lines that
+start inside brackets or strings (closing brackets, quotes) do not count as
+blocks, so multi-line signatures and calls keep their ``def`` line. Other
+programming languages (by file extension) use keywords or a trailing ``{`` or
+``:``; prose, markup and data files get no scopes.
 The scan can be misled by text at a lower indentation inside a multi-line
 string; the answer is orientation for the reader, never an anchor.
 """
@@ -26,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 Scope = tuple[int, str]
+"""``(line_number, signature_text)``: 1-based line of a scope's signature and its text."""
 
-_MAX_DEPTH: Final = 3
+MAX_DEPTH: Final = 3
 _MAX_WALK: Final = 20_000  # lines scanned upward
 _OPENER: Final = re.compile(
     r"^\s*(?:export\s+|pub(?:\([^)]*\))?\s+|public\s+|private\s+|protected\s+|static\s+|"
@@ -51,7 +54,7 @@ _CODE: Final = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class FileScopes:
+class IndentScopes:
     """Enclosing-scope lookup for one file's head content.
 
     ``kind`` is ``"python"``, ``"code"`` (the keyword and brace heuristic) or
@@ -65,7 +68,7 @@ class FileScopes:
     _chains: dict[int, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_content(cls, path: str, content: str) -> FileScopes:
+    def from_content(cls, path: str, content: str) -> IndentScopes:
         suffix = posixpath.splitext(path)[1].lower()
         kind = "python" if suffix in _PYTHON else "code" if suffix in _CODE else "none"
         return cls(tuple(content.split("\n")) if kind != "none" else (), kind)
@@ -110,7 +113,7 @@ class FileScopes:
                     # The walk from here on would repeat the one that found ``known``.
                     chain.extend(known)
                     break
-                if len(chain) == _MAX_DEPTH:
+                if len(chain) == MAX_DEPTH:
                     complete = False
                     break
             if indent == 0:
@@ -118,7 +121,7 @@ class FileScopes:
         if complete:
             for position, opener in enumerate(chain):
                 self._chains.setdefault(opener, chain[position + 1 :])
-        return chain[:_MAX_DEPTH]
+        return chain[:MAX_DEPTH]
 
     def _heuristic(self, line: int) -> list[int]:
         chain: list[int] = []
@@ -142,7 +145,7 @@ class FileScopes:
                 _OPENER.match(text) or stripped.endswith(("{", ":"))
             ):
                 chain.append(index + 1)
-                if len(chain) == _MAX_DEPTH:
+                if len(chain) == MAX_DEPTH:
                     break
             if indent == 0:
                 break
