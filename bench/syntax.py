@@ -10,7 +10,7 @@ For Python it then compares ``FileSyntax.enclosing(line)`` with the chain of
 ``def``/``async def``/``class`` nodes from the standard library's ``ast``
 (those whose ``lineno`` is above the line and whose ``end_lineno`` is at or
 below it, innermost ``MAX_DEPTH``), on two sets of lines: the lines where an
-``ast`` statement starts, and every line. It does the same for the indentation
+``ast`` statement starts, and every line up to the last non-blank one. It does the same for the indentation
 scan the parser replaces, for comparison. Files ``ast`` cannot parse are left
 out. Other languages have no reference parser here: their scopes are checked
 by hand on the samples in ``tests/diff/test_syntax_languages.py``.
@@ -44,7 +44,8 @@ def ast_chains(text: str) -> dict[int, tuple[int, ...]] | None:
         for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     ]
-    total = text.count("\n") + 1
+    lines = text.split("\n")
+    total = max((n for n, line in enumerate(lines, 1) if line.strip()), default=1)
     chains: dict[int, list[int]] = defaultdict(list)
     for start, end in spans:
         for line in range(start + 1, min(end, total) + 1):

@@ -11,7 +11,9 @@ the scan also answers for lines inside a region the parser could not read
 A scope is a definition of any kind but ``constant``; it encloses the lines
 after its signature line (the line of its name, so decorators, annotations and
 a C return type on a line of its own are not inside it) down to its last line.
-``enclosing`` gives at most ``MAX_DEPTH`` scopes, the innermost ones.
+``enclosing`` gives at most ``MAX_DEPTH`` scopes, the innermost ones; a
+blank line after the last statement of the file is answered as that
+statement (the planner places code deleted at the end of a file there).
 
 The value holds the parse tree (about twenty times the size of the source):
 keep it for as long as the file is being looked at, not longer.
@@ -95,6 +97,8 @@ class FileSyntax:
             return ()
         if self._grammar is None or self._tree is None or self._in_error(line):
             return self._heuristic().enclosing(line)
+        # Past the last statement: where the planner places code deleted at the end of a file.
+        line = min(line, self._last_line())
         cursor = QueryCursor(self._grammar.tags)
         cursor.set_point_range((line - 1, 0), (line, 0))
         found: set[int] = set()  # signature lines
@@ -144,6 +148,12 @@ class FileSyntax:
         result = tuple(sorted(set(found), key=lambda r: (r.line, r.name, r.kind)))
         self._memo["references"] = result
         return result
+
+    def _last_line(self) -> int:
+        last = len(self.lines)
+        while last > 1 and not self.lines[last - 1].strip():
+            last -= 1
+        return last
 
     def _in_error(self, line: int) -> bool:
         if self._grammar is None or self._tree is None or not self._tree.root_node.has_error:

@@ -10,6 +10,12 @@
   name: (identifier) @name
   value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
 (variable_declarator name: (identifier) @name value: (class)) @definition.class
+
+; Object literals bound to a name are namespaces: `const api = { ... }`, `window.api = { ... }`.
+(variable_declarator name: (identifier) @name value: (object)) @definition.object
+(assignment_expression
+  left: [(identifier) @name (member_expression property: (property_identifier) @name)]
+  right: (object)) @definition.object
 (assignment_expression
   left: [(identifier) @name (member_expression property: (property_identifier) @name)]
   right: [(arrow_function) (function_expression)]) @definition.function
