@@ -101,7 +101,7 @@ def test_out_of_range_lines_and_trailing_blank_lines() -> None:
 
 
 def test_scopes_show_at_most_the_three_innermost() -> None:
-    text = "".join(f"{'    ' * depth}def f{depth}():\n" for depth in range(5)) + "        " * 3 + "x\n"
+    text = "".join(f"{'    ' * depth}def f{depth}():\n" for depth in range(5)) + " " * 20 + "x\n"
     syntax = FileSyntax.from_source("deep.py", text)
     assert [n for n, _ in syntax.enclosing(6)] == [3, 4, 5]
 
