@@ -11,8 +11,8 @@ For Python it then compares ``FileSyntax.enclosing(line)`` with the chain of
 (those whose ``lineno`` is above the line and whose ``end_lineno`` is at or
 below it, innermost ``MAX_DEPTH``), on two sets of lines: the lines where an
 ``ast`` statement starts, and every line up to the last non-blank one. It
-does the same for the indentation scan the parser replaces, for comparison. Files ``ast`` cannot parse are left
-out. Other languages have no reference parser here: their scopes are checked
+does the same for the indentation scan the parser replaces, for comparison.
+Files ``ast`` cannot parse are left out. Other languages have no reference parser here: their scopes are checked
 by hand on the samples in ``tests/diff/test_syntax_languages.py``.
 """
 
