@@ -12,8 +12,9 @@ For Python it then compares ``FileSyntax.enclosing(line)`` with the chain of
 below it, innermost ``MAX_DEPTH``), on two sets of lines: the lines where an
 ``ast`` statement starts, and every line up to the last non-blank one. It
 does the same for the indentation scan the parser replaces, for comparison.
-Files ``ast`` cannot parse are left out. Other languages have no reference parser here: their scopes are checked
-by hand on the samples in ``tests/diff/test_syntax_languages.py``.
+Files ``ast`` cannot parse are left out. Other languages have no reference
+parser here: their scopes are checked by hand on the samples in
+``tests/diff/test_syntax_languages.py``.
 """
 
 from __future__ import annotations
