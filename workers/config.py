@@ -72,6 +72,10 @@ class WorkerSettings(GitHubSettings):
     visibility_timeout: int = Field(default=900, ge=3)
     # A job whose process keeps dying is given up after this many starts.
     max_job_attempts: int = Field(default=3, ge=1, le=20)
+    # Transient failures (GitHub or the model down, rate limits, Redis lost) are retried
+    # with backoff until this many seconds after the job's first start; then it gives up
+    # and says so on the check run or in the command's thread.
+    job_deadline_seconds: int = Field(default=1800, ge=10, le=3 * 24 * 3600)
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:

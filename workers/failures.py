@@ -20,6 +20,7 @@ import redis
 from workers.errors import is_transient
 from workers.github import errors as gh
 from workers.model import errors as model
+from workers.review.outcome import SegmentsPending
 
 FailureKind = Literal[
     "github_unavailable",
@@ -33,6 +34,7 @@ FailureKind = Literal[
     "model_quota",
     "model_refused",
     "queue_unavailable",
+    "worker_crashed",
     "internal",
 ]
 
@@ -48,6 +50,7 @@ _TEXT: dict[FailureKind, str] = {
     "model_quota": "The OpenAI API key has no quota left.",
     "model_refused": "The OpenAI API refused the request.",
     "queue_unavailable": "The bot's queue (Redis) was unreachable.",
+    "worker_crashed": "The bot's worker process stopped in the middle of this job, repeatedly.",
     "internal": "The bot met an unexpected error; the operator's worker log has the details.",
 }
 
@@ -77,6 +80,7 @@ def _kind(exc: BaseException) -> FailureKind:
         ((model.ModelTimeout, model.ModelTransportError, model.ServerError), "model_unavailable"),
         (model.ModelError, "model_refused"),
         ((redis.ConnectionError, redis.TimeoutError), "queue_unavailable"),
+        (SegmentsPending, "model_unavailable"),
     )
     for classes, kind in table:
         if isinstance(exc, classes):
@@ -87,6 +91,10 @@ def _kind(exc: BaseException) -> FailureKind:
 def describe(exc: BaseException) -> Failure:
     """The user-facing kind of ``exc`` and whether another attempt may help."""
     return Failure(kind=_kind(exc), transient=is_transient(exc))
+
+
+CRASHED = Failure(kind="worker_crashed", transient=False)
+"""A job whose worker process kept dying (``workers.guard``: too many starts)."""
 
 
 def retry_delay(

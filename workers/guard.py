@@ -6,16 +6,22 @@
 2. a lease (``SET NX`` with a TTL just over the hard time limit) keeps two
    workers from running one key at once; a second copy that finds the lease
    held is dropped, because the holder's own message comes back if it dies;
-3. every start is counted; a key started more than ``max_attempts`` times (a
-   job that keeps killing its process) is given up with a log line;
+3. every start that did not end is counted: a key started more than
+   ``max_attempts`` times without ever returning or raising (a job that keeps
+   killing its process) is given up; an attempt that raised is not counted, so
+   the task may retry it (``workers.tasks``) until the job's deadline;
 4. on success the key is marked done for ``done_ttl`` seconds and the lease is
    released; on an exception the lease is released and the exception propagates.
+
+``elapsed(key, now)`` is the time since the key's first start, the base of
+the job's deadline across retries and redeliveries.
 """
 
 from __future__ import annotations
 
 import enum
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +52,11 @@ class JobGuard:
         base = self.prefix + key
         return base + ":done", base + ":lease", base + ":attempts"
 
+    def elapsed(self, key: str, now: float) -> float:
+        """Seconds since ``key`` first started (0 before its first start)."""
+        raw = self.client.get(self.prefix + key + ":first")
+        return max(0.0, now - float(raw)) if raw is not None else 0.0
+
     def is_done(self, key: str) -> bool:
         return bool(self.client.exists(self._keys(key)[0]))
 
@@ -53,7 +64,7 @@ class JobGuard:
         value = self.client.get(self._keys(key)[2])
         return int(value) if value is not None else 0
 
-    def run(self, key: str, work: Callable[[], None]) -> Outcome:
+    def run(self, key: str, work: Callable[[], object], *, now: float | None = None) -> Outcome:
         done, lease, attempts = self._keys(key)
         if self.client.exists(done):
             return Outcome.ALREADY_DONE
@@ -64,11 +75,18 @@ class JobGuard:
             pipe = self.client.pipeline()
             pipe.incr(attempts)
             pipe.expire(attempts, self.done_ttl)
+            pipe.set(self.prefix + key + ":first", time.time() if now is None else now, nx=True)
+            pipe.expire(self.prefix + key + ":first", self.done_ttl)
             started = int(pipe.execute()[0])
             if started > self.max_attempts:
                 self.client.set(done, b"gave-up", ex=self.done_ttl)
                 return Outcome.GAVE_UP
-            work()
+            try:
+                work()
+            except BaseException:
+                # It ended (with an error): not a start that killed its process.
+                self.client.decr(attempts)
+                raise
             self.client.set(done, b"done", ex=self.done_ttl)
             return Outcome.RAN
         finally:

@@ -1,35 +1,60 @@
 """The Celery tasks: thin wrappers that decode a job, guard it, and call the real work.
 
-``codex.review`` -> ``workers.review.task.review_pull_request``, then, for a review asked
-for with ``/codex review``, the answer to that comment; ``codex.command`` ->
+``codex.review`` -> ``workers.review.task.review_pull_request``, then, for a review
+asked for with ``/codex review``, the answer to that comment; ``codex.command`` ->
 ``workers.commands.wiring.run_command``, which sends ``/codex review`` on as a
-``codex.review`` job through this worker's Celery app. A malformed job is
-logged with its delivery id and dropped, never retried. ``run_guarded`` is the
-one path every task (including ones added later) takes through the idempotency
-guard; it is the only catch-all below the HTTP edge, and it re-raises after
-logging.
+``codex.review`` job through this worker's Celery app.
+
+``run_guarded`` is the one path every task takes: the idempotency guard
+(``workers.guard``), then the one decision about a failure
+(``workers.failures.describe``):
+
+* transient (GitHub or the model unavailable or rate limited, Redis lost): the
+  task is retried with exponential backoff and jitter (``retry_delay``), the
+  countdown clamped below the broker's visibility timeout, until
+  ``JOB_DEADLINE_SECONDS`` after the job's first start. A retry repeats little:
+  answered segments come from the content cache, a posted review is found by
+  its marker, a pushed commit by the guard's done mark;
+* permanent, or transient past the deadline, or a job whose process kept
+  dying: the job gives up *visibly*: a review completes its check run with the
+  cause in plain words and how to ask again, a command replies in its thread
+  and reacts confused. A log line with the delivery id and a counter
+  (``codex:metrics:jobs`` in Redis) record every retry and every give-up.
+
+A malformed job is logged with its delivery id and dropped: no retry helps it.
+This is the only catch-all below the HTTP edge.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import redis
 import structlog
-from celery import Celery
+from celery import Celery, Task
 from kombu.exceptions import OperationalError
 
 from codex_common.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
 from codex_common.logs import get_logger
-from workers.commands.wiring import answer_review_command, run_command
+from workers.commands.wiring import answer_failed_command, answer_review_command, run_command
+from workers.failures import CRASHED, Failure, describe, retry_delay
 from workers.github.errors import GitHubError
-from workers.guard import JobGuard
-from workers.review.task import review_pull_request
+from workers.guard import JobGuard, Outcome
+from workers.review.task import report_review_failure, review_pull_request
 from workers.runtime import Runtime, current
 
 log = get_logger("workers.tasks")
 
 _J = TypeVar("_J", ReviewJob, CommandJob)
+
+JOB_COUNTERS = "codex:metrics:jobs"
+# An attempt that starts with less time than this before the deadline is the last one.
+_LAST_ATTEMPT_SECONDS = 60.0
+
+Retry = Callable[[float, BaseException], NoReturn]
+GiveUp = Callable[[_J, Runtime, Failure, int], None]
 
 
 def guard_for(runtime: Runtime) -> JobGuard:
@@ -40,13 +65,35 @@ def guard_for(runtime: Runtime) -> JobGuard:
     )
 
 
+def time_left(runtime: Runtime, key: str) -> float:
+    """Seconds before the job's deadline, counted from its first start."""
+    elapsed = guard_for(runtime).elapsed(key, time.time())
+    return runtime.settings.job_deadline_seconds - elapsed
+
+
+def _count(runtime: Runtime, outcome: str, kind: str) -> None:
+    try:
+        runtime.redis.hincrby(JOB_COUNTERS, f"{outcome}:{kind}", 1)
+    except redis.RedisError as exc:
+        log.warning("job counter not recorded", error=str(exc))
+
+
 def run_guarded(
     payload: Mapping[str, Any],
     decode: Callable[[Mapping[str, Any]], _J],
     work: Callable[[_J, Runtime], object],
     runtime: Runtime | None = None,
+    *,
+    retries: int = 0,
+    retry: Retry | None = None,
+    give_up: GiveUp[_J] | None = None,
 ) -> str:
-    """Decode ``payload``, then run ``work`` once per job key. Returns the outcome's name."""
+    """Decode ``payload``, then run ``work`` once per job key. Returns the outcome's name.
+
+    A failure is retried through ``retry(countdown, exc)`` (which raises, as Celery's
+    ``Task.retry`` does) while it is transient and the deadline allows; otherwise
+    ``give_up`` tells the user and the outcome is ``gave_up``.
+    """
     delivery_id = payload.get("delivery_id") if isinstance(payload, Mapping) else None
     with structlog.contextvars.bound_contextvars(delivery_id=delivery_id):
         try:
@@ -58,37 +105,74 @@ def run_guarded(
         with structlog.contextvars.bound_contextvars(
             installation_id=job.installation_id, job_key=job.key
         ):
-
-            def call() -> None:
-                work(job, runtime)
-
             try:
-                outcome = guard_for(runtime).run(job.key, call)
-            except Exception:
-                log.exception("job failed")
-                raise
-            if outcome.value == "gave_up":
-                log.error("job given up after too many attempts")
+                outcome = guard_for(runtime).run(job.key, lambda: work(job, runtime))
+            except Exception as exc:  # the task wrapper: every failure is decided here
+                failure = describe(exc)
+                left = time_left(runtime, job.key)
+                if failure.transient and retry is not None:
+                    delay = retry_delay(
+                        retries,
+                        remaining=left,
+                        visibility_timeout=runtime.settings.visibility_timeout,
+                    )
+                    if delay is not None:
+                        log.warning(
+                            "job failed; retrying",
+                            kind=failure.kind,
+                            error=str(exc),
+                            retry=retries + 1,
+                            delay_seconds=round(delay, 1),
+                        )
+                        _count(runtime, "retried", failure.kind)
+                        retry(delay, exc)
+                log.error(
+                    "job given up",
+                    kind=failure.kind,
+                    error=str(exc),
+                    retries=retries,
+                    exc_info=failure.kind == "internal",
+                )
+                _tell(job, runtime, failure, retries, give_up)
+                return "gave_up"
+            if outcome is Outcome.GAVE_UP:
+                log.error("job given up: its process kept dying", kind=CRASHED.kind)
+                _tell(job, runtime, CRASHED, retries, give_up)
             else:
                 log.info("job " + outcome.value.replace("_", " "))
             return outcome.value
 
 
-def review_and_answer(job: ReviewJob, runtime: Runtime) -> None:
-    """Run the review; when a comment asked for it, answer that comment either way.
-
-    A review that raises is answered with the failure reply (best effort: a
-    failing reply is logged) and the exception propagates to ``run_guarded``.
-    """
+def _tell(
+    job: _J, runtime: Runtime, failure: Failure, retries: int, give_up: GiveUp[_J] | None
+) -> None:
+    _count(runtime, "given_up", failure.kind)
+    if give_up is None:
+        return
+    minutes = round((runtime.settings.job_deadline_seconds - time_left(runtime, job.key)) / 60)
     try:
-        outcome = review_pull_request(job, runtime)
-    except Exception:
-        try:
-            answer_review_command(job, None, runtime)
-        except GitHubError as exc:
-            log.warning("could not answer the review command", error=str(exc))
-        raise
+        give_up(job, runtime, failure, minutes if retries else 0)
+    except (GitHubError, redis.RedisError) as exc:
+        # Nowhere left to say it but the log: GitHub (or Redis) is what failed.
+        log.error("could not tell the user that the job gave up", error=str(exc))
+
+
+def review_and_answer(job: ReviewJob, runtime: Runtime) -> None:
+    """Run the review; when a comment asked for it, answer that comment."""
+    may_retry = time_left(runtime, job.key) > _LAST_ATTEMPT_SECONDS
+    outcome = review_pull_request(job, runtime, may_retry=may_retry)
     answer_review_command(job, outcome, runtime)
+
+
+def review_gave_up(job: ReviewJob, runtime: Runtime, failure: Failure, minutes: int) -> None:
+    """The review's check run says why it gave up; a ``/codex review`` comment is answered."""
+    report_review_failure(job, runtime, failure.text, retried_minutes=minutes)
+    answer_review_command(job, None, runtime, failure.text)
+
+
+def command_gave_up(job: CommandJob, runtime: Runtime, failure: Failure, minutes: int) -> None:
+    """The command's thread is told why it gave up."""
+    answer_failed_command(job, runtime, failure.text)
 
 
 def review_sender(app: Celery) -> Callable[[ReviewJob], bool]:
@@ -105,17 +189,36 @@ def review_sender(app: Celery) -> Callable[[ReviewJob], bool]:
     return send
 
 
+def _retrier(task: Task) -> Retry:
+    def retry(countdown: float, exc: BaseException) -> NoReturn:
+        raise task.retry(countdown=countdown, exc=exc, max_retries=None)
+
+    return retry
+
+
 def register_tasks(app: Celery) -> None:
     """Register the production tasks on ``app`` under their shared names."""
     send_review = review_sender(app)
 
-    def review(job: Mapping[str, Any]) -> str:
-        return run_guarded(job, ReviewJob.from_dict, review_and_answer)
-
-    def command(job: Mapping[str, Any]) -> str:
+    def review(task: Task, job: Mapping[str, Any]) -> str:
         return run_guarded(
-            job, CommandJob.from_dict, lambda cmd, runtime: run_command(cmd, runtime, send_review)
+            job,
+            ReviewJob.from_dict,
+            review_and_answer,
+            retries=task.request.retries,
+            retry=_retrier(task),
+            give_up=review_gave_up,
         )
 
-    app.task(name=REVIEW_TASK, ignore_result=True)(review)
-    app.task(name=COMMAND_TASK, ignore_result=True)(command)
+    def command(task: Task, job: Mapping[str, Any]) -> str:
+        return run_guarded(
+            job,
+            CommandJob.from_dict,
+            lambda cmd, runtime: run_command(cmd, runtime, send_review),
+            retries=task.request.retries,
+            retry=_retrier(task),
+            give_up=command_gave_up,
+        )
+
+    app.task(name=REVIEW_TASK, bind=True, ignore_result=True)(review)
+    app.task(name=COMMAND_TASK, bind=True, ignore_result=True)(command)

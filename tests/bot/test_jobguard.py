@@ -42,8 +42,10 @@ def test_a_held_lease_drops_the_second_copy(redis_client: redis.Redis) -> None:
     assert (outer, inner) == (Outcome.RAN, [Outcome.BUSY])
 
 
-def test_a_failure_releases_the_lease_and_counts_the_attempt(redis_client: redis.Redis) -> None:
-    guard = JobGuard(redis_client, lease_seconds=30, max_attempts=2)
+def test_a_failure_releases_the_lease_and_does_not_count_as_a_crash(
+    redis_client: redis.Redis,
+) -> None:
+    guard = JobGuard(redis_client, lease_seconds=30, max_attempts=1)
 
     def boom() -> None:
         raise ValueError("transient")
@@ -51,8 +53,25 @@ def test_a_failure_releases_the_lease_and_counts_the_attempt(redis_client: redis
     with pytest.raises(ValueError, match="transient"):
         guard.run("k", boom)
     assert not guard.is_done("k")
+    with pytest.raises(ValueError, match="transient"):
+        guard.run("k", boom)
+    # Two failures, yet one start allowed: only starts that never ended count.
     assert guard.run("k", lambda: None) is Outcome.RAN
-    assert guard.attempts("k") == 2
+    assert guard.attempts("k") == 1
+
+
+def test_the_deadline_counts_from_the_first_start(redis_client: redis.Redis) -> None:
+    guard = JobGuard(redis_client, lease_seconds=30)
+    assert guard.elapsed("k", 1_000.0) == 0.0
+
+    def boom() -> None:
+        raise ValueError("transient")
+
+    with pytest.raises(ValueError, match="transient"):
+        guard.run("k", boom, now=1_000.0)
+    with pytest.raises(ValueError, match="transient"):
+        guard.run("k", boom, now=1_300.0)
+    assert guard.elapsed("k", 1_600.0) == 600.0
 
 
 def test_a_job_that_keeps_dying_is_given_up(redis_client: redis.Redis) -> None:

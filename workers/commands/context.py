@@ -18,8 +18,8 @@ from codex_common.jobs import CommandJob, CommentKind, ReviewJob
 from workers.commands.apply import Limits
 from workers.commands.messages import CommentRef
 from workers.commands.schema import FixProposal
+from workers.errors import Transient
 from workers.findings import Finding
-from workers.github.errors import RateLimited, ServerError, TransportError
 from workers.github.models import (
     AppIdentity,
     DraftComment,
@@ -51,7 +51,8 @@ Reaction = Literal["eyes", "rocket", "confused"]
 Comment = IssueComment | ReviewComment
 
 #: Errors that may pass on their own: they propagate to the task, with no failure reply.
-TRANSIENT: Final = (RateLimited, ServerError, TransportError)
+# The one transient/permanent decision (``workers.errors``): these go back to the task.
+TRANSIENT: Final = (Transient,)
 #: Bytes of model text a reply may quote.
 MODEL_TEXT_BYTES: Final = 2_000
 DEFAULT_LIMITS: Final = Limits()

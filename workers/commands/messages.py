@@ -109,8 +109,15 @@ def could_not_apply(ref: CommentRef, problems: tuple[str, ...]) -> str:
     )
 
 
-def failed(ref: CommentRef) -> str:
-    return _reply(ref, "Something went wrong while running this command; nothing was changed.")
+def failed(ref: CommentRef, cause: str | None = None) -> str:
+    """The command could not finish; ``cause`` is one plain sentence when it is known."""
+    if cause is None:
+        return _reply(ref, "Something went wrong while running this command; nothing was changed.")
+    return _reply(
+        ref,
+        f"I could not finish this command: {cause} Nothing was changed; "
+        "write the command again to retry.",
+    )
 
 
 def fixed(

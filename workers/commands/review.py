@@ -78,9 +78,11 @@ def review_reply_text(result: ReviewResult) -> str:
     return f"No review posted for `{short}`: {result.reason}"
 
 
-def answer_review(github: CommandGitHub, job: ReviewJob, result: ReviewResult | None) -> None:
+def answer_review(
+    github: CommandGitHub, job: ReviewJob, result: ReviewResult | None, cause: str | None = None
+) -> None:
     """Answer the comment that asked for ``job``: the summary and rocket, or (no
-    ``result``: the review failed) the failure reply and confused.
+    ``result``: the review failed, for ``cause``) the failure reply and confused.
 
     Does nothing for a job nobody asked for with a comment, or when the
     comment is gone.
@@ -94,7 +96,7 @@ def answer_review(github: CommandGitHub, job: ReviewJob, result: ReviewResult | 
         log.info("review command comment gone, no reply", command=ref.token)
         return
     if result is None:
-        body, reaction = messages.failed(ref), "confused"
+        body, reaction = messages.failed(ref, cause), "confused"
     else:
         body, reaction = messages.review_done(ref, review_reply_text(result)), "rocket"
     reply_in_thread(github, job.pr_number, comment, body)

@@ -1,4 +1,5 @@
-"""The review task's entry point: ``review_pull_request(job, runtime)``.
+"""The review task's entry points: ``review_pull_request(job, runtime)`` and, when the
+job gives up, ``report_review_failure``.
 
 The flow itself lives in ``workers.review.flow``; this wires it to the worker
 process's shared clients and logs the outcome.
@@ -10,8 +11,10 @@ from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
 from workers.github.urls import web_host_for
 from workers.review.cache import SegmentCache
+from workers.review.checkrun import ReviewCheckRun
 from workers.review.flow import ReviewFlow
 from workers.review.outcome import PipelineSettings, ReviewDeps, ReviewOutcome
+from workers.review.records import ReviewRecords
 from workers.runtime import Runtime
 
 log = get_logger("workers.review")
@@ -42,8 +45,28 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     )
 
 
-def review_pull_request(job: ReviewJob, runtime: Runtime) -> ReviewOutcome:
-    """Review ``job``'s pull request at its head SHA and post at most one review."""
+def report_review_failure(
+    job: ReviewJob, runtime: Runtime, cause: str, *, retried_minutes: int = 0
+) -> bool:
+    """Say on the check run of ``job``'s head why its review gave up (the run a failed
+    attempt left in progress, else a new one). False when GitHub did not take it."""
+    deps = review_deps(runtime)
+    github = deps.github(job.installation_id, job.repository)
+    records = ReviewRecords(
+        runtime.redis, deps.settings.redis_prefix, deps.settings.record_ttl_seconds
+    )
+    check = ReviewCheckRun(github, records, job, job.head_sha, deps.settings.check_run_name)
+    return check.report_failure(cause, retried_minutes=retried_minutes)
+
+
+def review_pull_request(
+    job: ReviewJob, runtime: Runtime, *, may_retry: bool = False
+) -> ReviewOutcome:
+    """Review ``job``'s pull request at its head SHA and post at most one review.
+
+    ``may_retry``: the task will run the job again, so segments the model failed on
+    for a transient reason end this attempt instead of being posted as not reviewed.
+    """
     log.info(
         "review job received",
         repository=job.repository,
@@ -51,7 +74,7 @@ def review_pull_request(job: ReviewJob, runtime: Runtime) -> ReviewOutcome:
         head_sha=job.head_sha,
         trigger=job.trigger,
     )
-    outcome = ReviewFlow(review_deps(runtime)).run(job)
+    outcome = ReviewFlow(review_deps(runtime)).run(job, may_retry=may_retry)
     log.info(
         "review finished",
         status=outcome.status,
