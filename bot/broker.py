@@ -13,8 +13,9 @@ Contract:
   ``?db=``), and ``ssl_cert_reqs`` / ``ssl_ca_certs`` for TLS;
 * connecting, and then waiting for a reply, are each bounded by ``timeout``
   seconds; when the oldest unanswered command runs out of time the connection
-  is closed (its state is unknown), every caller waiting on it gets
-  ``BrokerUnreachable``, and the next call connects afresh;
+  is closed (its state is unknown) and every caller waiting on it reconnects
+  once and sends again (so a Redis restart costs no delivery); a call that
+  fails on a fresh connection gets ``BrokerUnreachable``;
 * a connection belongs to the event loop that opened it; a call from another
   loop opens a new one.
 
@@ -264,12 +265,29 @@ class BrokerClient:
     async def call(self, *args: Arg) -> Reply:
         """Send one command and return its reply; an error reply is returned, not raised.
 
-        Raises ``BrokerUnreachable``.
+        A connection that was open before this call and fails it (Redis restarted, an
+        idle connection dropped by the network) is replaced once and the command sent
+        again; a fresh connection that fails raises ``BrokerUnreachable``. Sending
+        again is safe for the ledger's script: a first copy that did run makes the
+        second answer "already recorded".
         """
+        command = encode_command(args)
+        connection = self._usable()
+        if connection is None:
+            return await (await self._connect()).send(command)
+        try:
+            return await connection.send(command)
+        except BrokerUnreachable:
+            retry = self._usable()  # another caller may have reconnected meanwhile
+            if retry is None or retry is connection:
+                retry = await self._connect()
+            return await retry.send(command)
+
+    def _usable(self) -> _Connection | None:
         connection = self._connection
         if connection is None or connection.lost or connection.loop is not _running_loop():
-            connection = await self._connect()
-        return await connection.send(encode_command(args))
+            return None
+        return connection
 
     async def checked(self, *args: Arg) -> Reply:
         """``call``, raising ``BrokerReplyError`` for an error reply."""

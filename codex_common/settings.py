@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,7 +53,9 @@ PLACEHOLDERS: Final = frozenset(
         "your-api-key",
     }
 )
-REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
+REDIS_SCHEMES: Final = ("redis", "rediss")
+# Query parameters both the receiver and the worker's broker transport honour.
+REDIS_QUERY: Final = frozenset({"db", "ssl_cert_reqs", "ssl_ca_certs"})
 # What the command-line entry points pass to ``load_settings``: ``.env`` in the working directory.
 ENV_FILE: Final = ".env"
 
@@ -113,12 +115,20 @@ def refuse_placeholders(secrets: list[SecretStr], *, min_length: int = 1) -> lis
 
 
 def check_redis_url(value: str | None) -> str | None:
-    """``redis://``, ``rediss://`` or ``unix://``; empty is unset. The URL is not echoed
-    (it may hold a password)."""
+    """``redis://`` or ``rediss://`` with only what both processes understand; empty is
+    unset. A URL one process would use and the other refuse (or silently ignore part
+    of) is refused here, for both. The URL is not echoed (it may hold a password)."""
     if not value:
         return None
-    if urlsplit(value).scheme not in REDIS_SCHEMES:
-        raise ValueError("must be a redis://, rediss:// or unix:// URL")
+    parts = urlsplit(value)
+    if parts.scheme not in REDIS_SCHEMES:
+        raise ValueError("must be a redis:// or rediss:// URL (Unix sockets are not supported)")
+    unknown = sorted({name for name, _ in parse_qsl(parts.query)} - REDIS_QUERY)
+    if unknown:
+        raise ValueError(
+            f"has the parameter `{unknown[0]}`, which not every process honours "
+            f"(supported: {', '.join(sorted(REDIS_QUERY))})"
+        )
     return value
 
 

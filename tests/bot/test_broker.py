@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -229,7 +230,30 @@ def test_a_silent_broker_times_out_and_the_next_call_reconnects() -> None:
     assert all(isinstance(error, BrokerUnreachable) for error in silent), silent
     assert "no reply" in str(silent[0])
     assert answered == b"PONG"
+    # Fresh connections are not retried: the silent one, then the answering one.
     assert connections == 2
+
+
+def test_a_redis_restart_between_two_calls_costs_no_call(tmp_path: Path) -> None:
+    """The open connection dies with the old server: the call reconnects once, no error."""
+    server = RedisServer.start(tmp_path / "redis", durable=False)
+    port = server.port
+
+    async def scenario() -> tuple[Any, Any]:
+        client = BrokerClient.from_url(server.url, timeout=2)
+        try:
+            before = await client.call("SET", "k", "v")
+            server.kill()
+            restarted = RedisServer.start(tmp_path / "redis2", port=port, durable=False)
+            try:
+                after = await client.call("SET", "k", "w")
+            finally:
+                restarted.kill()
+        finally:
+            await client.aclose()
+        return before, after
+
+    assert asyncio.run(scenario()) == (b"OK", b"OK")
 
 
 def test_replies_arriving_byte_by_byte_are_reassembled() -> None:

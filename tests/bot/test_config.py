@@ -99,6 +99,15 @@ def test_a_bad_dotenv_in_the_working_directory_does_not_reach_settings_built_in_
         ({"WEBHOOK_SECRET": "good-secret-1,short"}, "setting WEBHOOK_SECRET: holds a placeholder"),
         ({"WEBHOOK_SECRET": "good-secret-1", "PORT": "http"}, "setting PORT:"),
         ({"WEBHOOK_SECRET": "good-secret-1", "LOG_FORMAT": "xml"}, "setting LOG_FORMAT:"),
+        # The worker's broker transport cannot use these: the receiver refuses them too.
+        (
+            {"WEBHOOK_SECRET": "good-secret-1", "REDIS_URL": "unix:///run/redis.sock"},
+            "setting REDIS_URL or CELERY_BROKER_URL: must be a redis://",
+        ),
+        (
+            {"WEBHOOK_SECRET": "good-secret-1", "REDIS_URL": "rediss://h:6380/0?ssl_certfile=c"},
+            "setting REDIS_URL or CELERY_BROKER_URL: has the parameter `ssl_certfile`",
+        ),
     ],
 )
 def test_bad_web_settings_name_the_setting(
