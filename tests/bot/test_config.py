@@ -102,11 +102,11 @@ def test_a_bad_dotenv_in_the_working_directory_does_not_reach_settings_built_in_
         # The worker's broker transport cannot use these: the receiver refuses them too.
         (
             {"WEBHOOK_SECRET": "good-secret-1", "REDIS_URL": "unix:///run/redis.sock"},
-            "setting REDIS_URL or CELERY_BROKER_URL: must be a redis://",
+            "setting REDIS_URL: must be a redis://",
         ),
         (
             {"WEBHOOK_SECRET": "good-secret-1", "REDIS_URL": "rediss://h:6380/0?ssl_certfile=c"},
-            "setting REDIS_URL or CELERY_BROKER_URL: has the parameter `ssl_certfile`",
+            "setting REDIS_URL: has the parameter `ssl_certfile`",
         ),
     ],
 )
