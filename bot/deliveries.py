@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from bot.broker import BrokerClient, BrokerError, BrokerReplyError
 from bot.errors import BrokerUnavailable
+from codex_common.jobs import DELIVERY_KEY_PREFIX
 
 _ACCEPTED = b"accepted:"
 
@@ -41,7 +42,7 @@ ACCEPT_SHA = hashlib.sha1(ACCEPT_SCRIPT, usedforsecurity=False).hexdigest()
 class DeliveryLedger:
     client: BrokerClient
     ttl_seconds: int
-    prefix: str = "codex:delivery:"
+    prefix: str = DELIVERY_KEY_PREFIX
 
     def key(self, delivery_id: str) -> str:
         return self.prefix + delivery_id

@@ -19,6 +19,10 @@ REVIEW_TASK = "codex.review"
 COMMAND_TASK = "codex.command"
 REVIEW_QUEUE = "reviews"
 COMMAND_QUEUE = "commands"
+# The periodic sweep that asks GitHub to redeliver failed deliveries (``workers.redelivery``).
+REDELIVERY_TASK = "codex.redeliver"
+# Where the receiver records each accepted ``X-GitHub-Delivery``; the sweep reads it.
+DELIVERY_KEY_PREFIX = "codex:delivery:"
 
 ReviewTrigger = Literal["opened", "reopened", "ready_for_review", "synchronize", "command"]
 CommandName = Literal["review", "fix", "help"]

@@ -66,7 +66,7 @@ def test_a_failure_the_ledger_shows_as_accepted_is_not_redelivered_but_counted()
 
 
 def test_a_fresh_failure_waits_for_the_attempt_github_may_be_making() -> None:
-    assert plan(attempt(1, "g1", 10, 503)) == []
+    assert plan(attempt(1, "g1", 5, 503)) == []
 
 
 def test_an_event_redelivered_too_often_is_given_up() -> None:

@@ -23,7 +23,13 @@ from typing import Any
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
-from codex_common.jobs import COMMAND_QUEUE, COMMAND_TASK, REVIEW_QUEUE, REVIEW_TASK
+from codex_common.jobs import (
+    COMMAND_QUEUE,
+    COMMAND_TASK,
+    REDELIVERY_TASK,
+    REVIEW_QUEUE,
+    REVIEW_TASK,
+)
 
 
 class CeleryConfigError(ValueError):
@@ -115,6 +121,8 @@ def create_celery(
         task_routes={
             REVIEW_TASK: {"queue": REVIEW_QUEUE},
             COMMAND_TASK: {"queue": COMMAND_QUEUE},
+            # Short and rare: it shares the commands' queue, never waits behind reviews.
+            REDELIVERY_TASK: {"queue": COMMAND_QUEUE},
         },
         task_create_missing_queues=False,
         worker_hijack_root_logger=False,

@@ -76,6 +76,11 @@ class WorkerSettings(GitHubSettings):
     # with backoff until this many seconds after the job's first start; then it gives up
     # and says so on the check run or in the command's thread.
     job_deadline_seconds: int = Field(default=1800, ge=10, le=3 * 24 * 3600)
+    # GitHub never redelivers a failed delivery by itself: every this many seconds the
+    # worker's beat asks it to, for failures of the last REDELIVERY_LOOKBACK_SECONDS
+    # (GitHub keeps 3 days). 0 turns the sweep off.
+    redelivery_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+    redelivery_lookback_seconds: int = Field(default=6 * 3600, ge=60, le=3 * 24 * 3600)
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:

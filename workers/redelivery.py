@@ -47,7 +47,7 @@ class DeliverySource(Protocol):
 class SweepSettings:
     lookback_seconds: float = 6 * 3600
     # An attempt younger than this may be followed by one GitHub is making right now.
-    settle_seconds: float = 60.0
+    settle_seconds: float = 10.0
     max_per_sweep: int = 50
     max_redeliveries: int = 5
     claim_seconds: int = 15 * 60

@@ -21,6 +21,10 @@ asked for with ``/codex review``, the answer to that comment; ``codex.command`` 
   and reacts confused. A log line with the delivery id and a counter
   (``codex:metrics:jobs`` in Redis) record every retry and every give-up.
 
+``codex.redeliver`` (sent by the beat every ``REDELIVERY_INTERVAL_SECONDS``) asks
+GitHub again for the deliveries that never reached the receiver
+(``workers.redelivery``).
+
 A malformed job is logged with its delivery id and dropped: no retry helps it.
 This is the only catch-all below the HTTP edge.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import redis
@@ -36,12 +41,21 @@ import structlog
 from celery import Celery, Task
 from kombu.exceptions import OperationalError
 
-from codex_common.jobs import COMMAND_TASK, REVIEW_TASK, CommandJob, JobError, ReviewJob
+from codex_common.jobs import (
+    COMMAND_TASK,
+    DELIVERY_KEY_PREFIX,
+    REDELIVERY_TASK,
+    REVIEW_TASK,
+    CommandJob,
+    JobError,
+    ReviewJob,
+)
 from codex_common.logs import get_logger
 from workers.commands.wiring import answer_failed_command, answer_review_command, run_command
 from workers.failures import CRASHED, Failure, describe, retry_delay
 from workers.github.errors import GitHubError
 from workers.guard import JobGuard, Outcome
+from workers.redelivery import SweepSettings, sweep
 from workers.review.task import report_review_failure, review_pull_request
 from workers.runtime import Runtime, current
 
@@ -50,6 +64,7 @@ log = get_logger("workers.tasks")
 _J = TypeVar("_J", ReviewJob, CommandJob)
 
 JOB_COUNTERS = "codex:metrics:jobs"
+_SWEEP_LOCK = "codex:redelivery:sweep"
 # An attempt that starts with less time than this before the deadline is the last one.
 _LAST_ATTEMPT_SECONDS = 60.0
 
@@ -175,6 +190,32 @@ def command_gave_up(job: CommandJob, runtime: Runtime, failure: Failure, minutes
     answer_failed_command(job, runtime, failure.text)
 
 
+def redeliver_failed(runtime: Runtime | None = None, *, now: float | None = None) -> str:
+    """One redelivery sweep (``workers.redelivery``), at most one at a time across every
+    beat and worker sharing the broker."""
+    runtime = runtime or current()
+    settings = runtime.settings
+    moment = time.time() if now is None else now
+    hold = max(10, settings.redelivery_interval_seconds - 5)
+    if not runtime.redis.set(_SWEEP_LOCK, moment, nx=True, ex=hold):
+        return "busy"
+    result = sweep(
+        runtime.github,
+        runtime.redis,
+        ledger_prefix=DELIVERY_KEY_PREFIX,
+        now=moment,
+        settings=SweepSettings(lookback_seconds=settings.redelivery_lookback_seconds),
+    )
+    for name, count in (
+        ("failed_events", result.failed_events),
+        ("redelivered", result.redelivered),
+        ("errors", result.errors),
+    ):
+        if count:
+            runtime.redis.hincrby(JOB_COUNTERS, f"redelivery:{name}", count)
+    return "swept"
+
+
 def review_sender(app: Celery) -> Callable[[ReviewJob], bool]:
     """Send a review job by task name through ``app``; ``False`` when the broker refused."""
 
@@ -220,5 +261,26 @@ def register_tasks(app: Celery) -> None:
             give_up=command_gave_up,
         )
 
+    def redeliver() -> str:
+        return redeliver_failed()
+
     app.task(name=REVIEW_TASK, bind=True, ignore_result=True)(review)
     app.task(name=COMMAND_TASK, bind=True, ignore_result=True)(command)
+    app.task(name=REDELIVERY_TASK, ignore_result=True, acks_late=False)(redeliver)
+
+
+def schedule_redelivery(app: Celery, interval_seconds: int, data_dir: Path) -> None:
+    """Have the beat (``codex-bot beat``, or the one ``serve`` embeds) send the sweep every
+    ``interval_seconds``; 0 leaves it off."""
+    if interval_seconds <= 0:
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.conf.beat_schedule = {
+        "redeliver-failed-deliveries": {
+            "task": REDELIVERY_TASK,
+            "schedule": float(interval_seconds),
+            # A sweep not started within one interval is replaced by the next one.
+            "options": {"expires": float(interval_seconds)},
+        }
+    }
+    app.conf.beat_schedule_filename = str(data_dir / "celerybeat-schedule")

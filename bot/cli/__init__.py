@@ -16,6 +16,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("bot.cli.serve", "Run the receiver and a worker together on one machine."),
     "web": ("bot.cli.serve", "Run only the webhook receiver."),
     "worker": ("bot.cli.serve", "Run only a Celery worker."),
+    "beat": ("bot.cli.serve", "Run only the scheduler of the redelivery sweep."),
     "review": ("workers.cli.review", "Review one pull request now: codex-bot review OWNER/REPO#N."),
     "review-diff": ("workers.cli.review_diff", "Review or plan a local diff: PATH or - for stdin."),
     "doctor": ("workers.cli.doctor", "Check configuration, key, broker, GitHub and the model."),

@@ -1,11 +1,14 @@
-"""``codex-bot serve | web | worker``.
+"""``codex-bot serve | web | worker | beat``.
 
 * ``web``: the receiver under uvicorn (``WEB_WORKERS`` processes).
 * ``worker``: a Celery worker on the ``reviews`` and ``commands`` queues; extra
-  arguments after ``--`` go to Celery (``--include``, ``--pool``, ...).
-* ``serve``: both on one machine. Without ``REDIS_URL`` it first starts a
-  private, append-only ``redis-server`` under ``DATA_DIR/redis``, so queued
-  jobs survive a restart with nothing else installed.
+  arguments after ``--`` go to Celery (``--include``, ``--pool``, ``--beat``...).
+* ``beat``: the scheduler that sends the redelivery sweep; run exactly one per
+  deployment (two would only sweep twice: the sweep is idempotent).
+* ``serve``: the receiver and a worker with the beat embedded, on one machine.
+  Without ``REDIS_URL`` it first starts a private, append-only ``redis-server``
+  under ``DATA_DIR/redis``, so queued jobs survive a restart with nothing else
+  installed.
 
 Each reads the environment and ``.env`` in the working directory. A wrong or
 missing setting prints one line naming it and exits with status 2.
@@ -86,12 +89,13 @@ def worker(celery_args: tuple[str, ...]) -> None:
     # Only now the worker's code: a settings error above costs no import of it.
     from workers import runtime
     from workers.celery_app import create_celery, effective_visibility_timeout
-    from workers.tasks import register_tasks
+    from workers.tasks import register_tasks, schedule_redelivery
 
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     runtime.configure(settings)
     app = create_celery(settings.redis_url, settings.limits)
     register_tasks(app)
+    schedule_redelivery(app, settings.redelivery_interval_seconds, settings.data_dir)
     with app.connection_for_read() as connection:
         effective = int(connection.transport_options.get("visibility_timeout", 3600))
     if effective != settings.visibility_timeout or effective != effective_visibility_timeout(app):
@@ -117,6 +121,26 @@ def worker(celery_args: tuple[str, ...]) -> None:
         *celery_args,
     ]  # fmt: skip
     app.worker_main(argv)
+
+
+@click.command()
+def beat() -> None:
+    """Run only the scheduler that sends the redelivery sweep (one per deployment)."""
+    settings = _worker_settings()
+    if not settings.redis_url:
+        click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
+        sys.exit(2)
+    from workers.celery_app import create_celery
+    from workers.tasks import schedule_redelivery
+
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
+    if settings.redelivery_interval_seconds <= 0:
+        click.echo("codex-bot: REDELIVERY_INTERVAL_SECONDS is 0: nothing to schedule", err=True)
+        sys.exit(2)
+    app = create_celery(settings.redis_url, settings.limits)
+    schedule_redelivery(app, settings.redelivery_interval_seconds, settings.data_dir)
+    log.info("beat starting", interval_seconds=settings.redelivery_interval_seconds)
+    app.start(["beat", "--loglevel", settings.log_level])
 
 
 def _worker_settings() -> WorkerSettings:
@@ -155,9 +179,10 @@ def serve() -> None:
         with _broker(web_settings) as url:
             env = {**os.environ, "REDIS_URL": url}
             env.pop("CELERY_BROKER_URL", None)
+            # The worker embeds the beat that sends the redelivery sweep.
             children = [
-                subprocess.Popen([sys.executable, "-m", "bot", role], env=env)
-                for role in ("worker", "web")
+                subprocess.Popen([sys.executable, "-m", "bot", *role], env=env)
+                for role in (("worker", "--beat"), ("web",))
             ]
             # Supervise: the first signal or the first child to exit stops everything.
             while not stopping and all(child.poll() is None for child in children):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.intake_support import WEBHOOK_SECRET, spawn
 from tests.e2e.review_support import ReviewStack, pull_request_payload, wait_for
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, error, findings
@@ -127,3 +128,50 @@ def test_a_github_outage_past_the_deadline_is_said_on_the_check_run(
     counters = stack.redis().hgetall("codex:metrics:jobs")
     assert int(counters[b"given_up:github_unavailable"]) == 1
     assert "job given up" in stack.workers[0].text()
+
+
+def test_deliveries_refused_while_redis_was_down_are_redelivered_and_reviewed(
+    stack: ReviewStack,
+) -> None:
+    gh = stack.github
+    gh.create_repo(REPO, BASE_FILES)
+    installation = gh.create_installation(stack.app, "acme", ["calc"])
+    head = gh.commit(REPO, "feature", {"calc.py": HEAD_CALC}, "Add mul")
+    numbers = [gh.create_pull(REPO, "feature", title=f"PR {n}", author="alice") for n in range(3)]
+    stack.openai.add(findings([BUG]), match=BUG_QUOTE)
+    stack.extra_env = {**stack.extra_env, "REDELIVERY_INTERVAL_SECONDS": "2"}
+    stack.start_web()
+    worker = spawn(
+        ["worker", "--beat", "--hostname", "beat@failures-e2e"],
+        stack.env(),
+        stack.root,
+        stack.root / "beat-worker.log",
+    )
+    stack.workers.append(worker)
+    wait_for(lambda: "ready." in worker.text(), 60, "the worker", stack)
+    sender = gh.point_webhook(f"{stack.url}/api/github/webhooks", WEBHOOK_SECRET)
+
+    port, data = stack.redis_server.port, stack.redis_server.data_dir
+    stack.redis_server.kill()
+    refused = [
+        gh.send_webhook(
+            "pull_request",
+            pull_request_payload(
+                "opened", repository=REPO, installation_id=installation, number=n, head_sha=head
+            ),
+        )
+        for n in numbers
+    ]
+    assert [a.status_code for a in refused] == [503, 503, 503]
+    stack.redis_server = RedisServer.start(data, port=port, durable=True)
+
+    for number in numbers:
+        wait_for(lambda n=number: gh.reviews(REPO, n), 120, f"the review of #{number}", stack)
+    sender.settle()
+    for attempt in refused:
+        tries = sender.by_guid(attempt.guid)
+        assert [t.status_code for t in tries] == [503, 202]
+        assert tries[1].redelivery
+    assert all(len(gh.reviews(REPO, n)) == 1 for n in numbers)
+    counters = stack.redis().hgetall("codex:metrics:jobs")
+    assert int(counters[b"redelivery:redelivered"]) == 3

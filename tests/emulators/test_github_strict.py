@@ -14,6 +14,8 @@ import requests
 
 from tests.emulators.github import GitHubEmulator
 from tests.github.conftest import World, seed
+from workers.github import GitHubApp
+from workers.redis_server import free_port
 
 
 @pytest.fixture
@@ -141,3 +143,28 @@ def test_primary_limit_is_enforced_per_installation(world: World) -> None:
     assert refused.json()["message"] == (
         f"API rate limit exceeded for installation ID {world.installation}."
     )
+
+
+def test_the_app_lists_its_deliveries_and_redelivers_a_failed_one(
+    github_emulator: GitHubEmulator,
+) -> None:
+    app = github_emulator.create_app("codex-review")
+    # Nothing listens there: GitHub records the attempt as failed (no status code).
+    dead = f"http://127.0.0.1:{free_port()}/api/github/webhooks"
+    github_emulator.point_webhook(dead, "a-secret-of-some-length")
+    first = github_emulator.send_webhook("ping", b'{"zen": "x"}', guid="g-1")
+    for n in range(3):
+        github_emulator.send_webhook("ping", b"{}", guid=f"g-{n + 2}")
+    assert first.status_code == 0
+
+    gh_app = GitHubApp(app.id, app.private_key_pem, github_emulator.base_url)
+    listed = list(gh_app.hook_deliveries(since=time.time() - 60))
+    assert [d.guid for d in listed][-1] == "g-1"
+    assert len(listed) == 4
+    assert not any(d.succeeded for d in listed)
+
+    gh_app.redeliver(first.id)
+    github_emulator.state.hooks.settle()
+    again = github_emulator.state.hooks.by_guid("g-1")
+    assert [a.redelivery for a in again] == [False, True]
+    assert len(list(gh_app.hook_deliveries(since=time.time() - 60))) == 5

@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import auth, checks, git, issues, limits, pulls, repos, reviews, schema
+from . import auth, checks, git, hooks, issues, limits, pulls, repos, reviews, schema
 from .api import DOCS, ROUTES, ApiError, Ctx, invalid_request, public
 from .state import RecordedRequest, State
 
 # Importing the resource modules registers their routes.
-RESOURCES = (auth, checks, git, issues, pulls, repos, reviews)
+RESOURCES = (auth, checks, git, hooks, issues, pulls, repos, reviews)
 # Templates as GitHub's description spells them, where this table's differ.
 SCHEMA_TEMPLATE = {
     "/repos/{owner}/{repo}/git/refs/heads/{path}": "/repos/{owner}/{repo}/git/refs/{ref}",

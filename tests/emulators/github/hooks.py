@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from .api import ApiError, Ctx, route
+
 REDELIVERY_WINDOW_SECONDS = 3 * 24 * 3600
 DELIVERY_TIMEOUT_SECONDS = 10.0
 
@@ -159,3 +161,47 @@ class HookSender:
     def by_guid(self, guid: str) -> list[Attempt]:
         with self._lock:
             return [a for a in self.attempts if a.guid == guid]
+
+
+# -- the App's delivery endpoints (App JWT only) ------------------------------------------
+
+
+def _sender(ctx: Ctx) -> HookSender:
+    sender = ctx.state.hooks
+    if sender is None:
+        raise ApiError(404, "Not Found")
+    return sender
+
+
+@route("GET", "/app/hook/deliveries", auth="app")
+def list_deliveries(ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
+    """Newest first; ``cursor`` is the id of the first attempt of the page (GitHub's cursors
+    are opaque: clients follow the ``Link`` header)."""
+    rows = _sender(ctx).listing()
+    per_page = max(1, min(100, int(ctx.query.get("per_page", "30"))))
+    cursor = ctx.query.get("cursor")
+    start = 0
+    if cursor is not None:
+        start = next((i for i, row in enumerate(rows) if str(row["id"]) == cursor), len(rows))
+    page = rows[start : start + per_page]
+    headers: dict[str, str] = {}
+    if start + per_page < len(rows):
+        following = rows[start + per_page]["id"]
+        headers["link"] = (
+            f'<{ctx.base}/app/hook/deliveries?per_page={per_page}&cursor={following}>; rel="next"'
+        )
+    return 200, page, headers
+
+
+@route("POST", "/app/hook/deliveries/{delivery_id}/attempts", auth="app")
+def redeliver_attempt(ctx: Ctx) -> tuple[int, Any]:
+    try:
+        attempt_id = int(ctx.params["delivery_id"])
+    except ValueError:
+        raise ApiError(404, "Not Found") from None
+    status = _sender(ctx).redeliver(attempt_id)
+    if status == 404:
+        raise ApiError(404, "Not Found")
+    if status == 422:
+        raise ApiError(422, "Validation Failed: the delivery is too old to redeliver")
+    return 202, {}

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .gitrepo import GitRepo
+from .hooks import Attempt, HookSender
 from .state import App, Fault, Installation, Pull, RecordedRequest, Repo, State, Token
 
 ALL_PERMISSIONS = {
@@ -305,6 +306,21 @@ class GitHubEmulator:
             return [
                 r["content"] for r in self.state.reactions if r["_comment"] == (kind, comment_id)
             ]
+
+    # --- the App's webhook -------------------------------------------------------------
+    def point_webhook(self, url: str, secret: str) -> HookSender:
+        """Send the App's deliveries to ``url``, signed with ``secret``; the delivery log
+        and the redelivery endpoints answer from then on."""
+        sender = HookSender(url=url, secret=secret.encode(), clock=self.state.clock)
+        with self.state.lock:
+            self.state.hooks = sender
+        return sender
+
+    def send_webhook(self, event: str, body: bytes, guid: str | None = None) -> Attempt:
+        """Deliver one event now, as GitHub does (no retry of its own)."""
+        sender = self.state.hooks
+        assert isinstance(sender, HookSender), "point_webhook first"
+        return sender.send(event, body, guid=guid)
 
     # --- faults and limits ---------------------------------------------------------------
     def fail_next(

@@ -130,6 +130,8 @@ class State:
     reactions: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # The App's webhook as a sender (``hooks.HookSender``), once a test points it somewhere.
+    hooks: Any = None
     requests: list[RecordedRequest] = field(default_factory=list)
     schema_violations: list[str] = field(default_factory=list)
     content_writes: list[tuple[int, float]] = field(default_factory=list)
