@@ -7,6 +7,7 @@ import random
 import httpx
 import pytest
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from workers.failures import describe, retry_delay
 from workers.github import errors as gh
@@ -54,6 +55,7 @@ def model_error(status: int, code: str | None = None) -> model.ModelHTTPError:
         (model_error(400, "invalid_request_error"), "model_refused", False),
         (redis.ConnectionError("refused"), "queue_unavailable", True),
         (ValueError("bug"), "internal", False),
+        (SoftTimeLimitExceeded(), "timed_out", True),
     ],
 )
 def test_each_failure_has_a_kind_and_a_retry_decision(

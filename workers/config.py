@@ -53,6 +53,9 @@ class GitHubSettings(ModelSettings):
     # Seconds between one installation's content-creating requests; GitHub asks for
     # at least one. Lower only against a GitHub that allows it (e.g. an emulator).
     github_write_interval: float = Field(default=1.0, ge=0.0, le=60.0)
+    # Seconds to wait for one answer from GitHub; a write that times out may still have
+    # landed, and the client looks before writing again.
+    github_timeout_seconds: float = Field(default=30.0, ge=1.0, le=300.0)
 
     @field_validator("github_api_url")
     @classmethod

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from workers.errors import is_transient
 from workers.github import errors as gh
@@ -35,6 +36,7 @@ FailureKind = Literal[
     "model_refused",
     "queue_unavailable",
     "worker_crashed",
+    "timed_out",
     "internal",
 ]
 
@@ -51,6 +53,7 @@ _TEXT: dict[FailureKind, str] = {
     "model_refused": "The OpenAI API refused the request.",
     "queue_unavailable": "The bot's queue (Redis) was unreachable.",
     "worker_crashed": "The bot's worker process stopped in the middle of this job, repeatedly.",
+    "timed_out": "The job ran longer than the worker's time limit, on every attempt.",
     "internal": "The bot met an unexpected error; the operator's worker log has the details.",
 }
 
@@ -81,6 +84,7 @@ def _kind(exc: BaseException) -> FailureKind:
         (model.ModelError, "model_refused"),
         ((redis.ConnectionError, redis.TimeoutError), "queue_unavailable"),
         (SegmentsPending, "model_unavailable"),
+        (SoftTimeLimitExceeded, "timed_out"),
     )
     for classes, kind in table:
         if isinstance(exc, classes):
@@ -90,7 +94,10 @@ def _kind(exc: BaseException) -> FailureKind:
 
 def describe(exc: BaseException) -> Failure:
     """The user-facing kind of ``exc`` and whether another attempt may help."""
-    return Failure(kind=_kind(exc), transient=is_transient(exc))
+    kind = _kind(exc)
+    # Out of time is usually a slow GitHub or model: worth another attempt, and the
+    # deadline bounds a job that is simply too big.
+    return Failure(kind=kind, transient=kind == "timed_out" or is_transient(exc))
 
 
 CRASHED = Failure(kind="worker_crashed", transient=False)

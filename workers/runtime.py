@@ -47,6 +47,7 @@ class Runtime:
             settings.private_key_pem().decode(),
             settings.github_api_url,
             pacer=RedisPacer(client, min_interval=settings.github_write_interval),
+            timeout=settings.github_timeout_seconds,
         )
         model = ModelClient.create(settings.to_config(), client)
         # Loading the tokenizer takes seconds: start now, not in the first review.

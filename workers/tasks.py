@@ -39,6 +39,7 @@ from typing import Any, NoReturn, TypeVar
 import redis
 import structlog
 from celery import Celery, Task
+from celery.exceptions import Reject
 from kombu.exceptions import OperationalError
 
 from codex_common.jobs import (
@@ -81,8 +82,14 @@ def guard_for(runtime: Runtime) -> JobGuard:
 
 
 def time_left(runtime: Runtime, key: str) -> float:
-    """Seconds before the job's deadline, counted from its first start."""
-    elapsed = guard_for(runtime).elapsed(key, time.time())
+    """Seconds before the job's deadline, counted from its first start; the whole deadline
+    when Redis cannot say (deciding about a failure must not fail: the retry, or the
+    message left unacknowledged, keeps the job)."""
+    try:
+        elapsed = guard_for(runtime).elapsed(key, time.time())
+    except redis.RedisError as exc:
+        log.warning("job start time unavailable", error=str(exc))
+        elapsed = 0.0
     return runtime.settings.job_deadline_seconds - elapsed
 
 
@@ -232,7 +239,15 @@ def review_sender(app: Celery) -> Callable[[ReviewJob], bool]:
 
 def _retrier(task: Task) -> Retry:
     def retry(countdown: float, exc: BaseException) -> NoReturn:
-        raise task.retry(countdown=countdown, exc=exc, max_retries=None)
+        try:
+            raise task.retry(countdown=countdown, exc=exc, max_retries=None)
+        except Reject as refused:
+            # Celery could not publish the retry (the broker is down) and would drop the
+            # job. Put the message itself back instead: if the broker is still down even
+            # for that, the message stays unacknowledged and comes back after the
+            # visibility timeout.
+            log.warning("retry not queued; the job goes back on its queue", error=str(refused))
+            raise Reject(str(refused), requeue=True) from exc
 
     return retry
 

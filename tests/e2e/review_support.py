@@ -83,9 +83,7 @@ class ReviewStack:
             GITHUB_API_URL=self.github.base_url,
             OPENAI_API_KEY=OPENAI_KEY,
             OPENAI_BASE_URL=self.openai.url,
-            OPENAI_ESCALATION_MODEL="",
-            WORKER_CONCURRENCY="1",
-            **self.extra_env,
+            **{"OPENAI_ESCALATION_MODEL": "", "WORKER_CONCURRENCY": "1", **self.extra_env},
         )
 
     def start_web(self) -> None:

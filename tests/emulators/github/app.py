@@ -73,7 +73,7 @@ def _fault(state: State, method: str, path: str) -> Any:
         if fault.remaining > 0 and fault.method in (method, "*") and fault.pattern.search(path):
             fault.remaining -= 1
             return fault
-    return None
+    return None if state.chaos is None else state.chaos.draw(method, path)
 
 
 def make_app(state: State, prefix: str = "") -> Starlette:

@@ -7,6 +7,7 @@ Enterprise Server does.
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 import socket
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .gitrepo import GitRepo
 from .hooks import Attempt, HookSender
-from .state import App, Fault, Installation, Pull, RecordedRequest, Repo, State, Token
+from .state import App, Chaos, Fault, Installation, Pull, RecordedRequest, Repo, State, Token
 
 ALL_PERMISSIONS = {
     "contents": "write",
@@ -347,6 +348,20 @@ class GitHubEmulator:
                     times,
                 )
             )
+
+    def chaos(
+        self, rate: float, *, seed: int = 7, delay: float = 3.0, spare: str = r"^/app/hook/"
+    ) -> Chaos:
+        """From now on, fail or hold a random ``rate`` of requests (``Chaos``); paths
+        matching ``spare`` are never touched."""
+        chaos = Chaos(rate, random.Random(seed), delay, re.compile(spare))
+        with self.state.lock:
+            self.state.chaos = chaos
+        return chaos
+
+    def calm(self) -> None:
+        with self.state.lock:
+            self.state.chaos = None
 
     def slow_next(self, method: str, path: str, delay: float, times: int = 1) -> None:
         with self.state.lock:

@@ -5,6 +5,7 @@ and the seeding API in the test process see the same world."""
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import threading
 import time
@@ -103,6 +104,28 @@ class Fault:
     then_pass: bool = False  # delay only: answer normally after the delay
 
 
+@dataclass
+class Chaos:
+    """Faults at random: each request, with probability ``rate``, answers 502 or is held
+    for ``delay`` seconds (longer than the client waits) and then served, so a write that
+    "timed out" has landed. ``injected`` counts what was done, by kind."""
+
+    rate: float
+    rng: random.Random
+    delay: float
+    spare: re.Pattern[str]
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def draw(self, method: str, path: str) -> Fault | None:
+        if self.spare.search(path) or self.rng.random() >= self.rate:
+            return None
+        if self.rng.random() < 0.5:
+            self.injected["github_502"] = self.injected.get("github_502", 0) + 1
+            return Fault(method, re.compile(""), 502, {}, {"message": "Server Error"}, 0.0, 1)
+        self.injected["github_timeout"] = self.injected.get("github_timeout", 0) + 1
+        return Fault(method, re.compile(""), 200, {}, {}, self.delay, 1, then_pass=True)
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -132,6 +155,7 @@ class State:
     faults: list[Fault] = field(default_factory=list)
     # The App's webhook as a sender (``hooks.HookSender``), once a test points it somewhere.
     hooks: Any = None
+    chaos: Chaos | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     schema_violations: list[str] = field(default_factory=list)
     content_writes: list[tuple[int, float]] = field(default_factory=list)
