@@ -52,6 +52,11 @@ class JobGuard:
         base = self.prefix + key
         return base + ":done", base + ":lease", base + ":attempts"
 
+    def lease_left(self, key: str) -> float:
+        """Seconds before the key's lease runs out (at least one)."""
+        ttl = int(self.client.ttl(self._keys(key)[1]))
+        return float(max(1, ttl))
+
     def elapsed(self, key: str, now: float) -> float:
         """Seconds since ``key`` first started (0 before its first start)."""
         raw = self.client.get(self.prefix + key + ":first")

@@ -70,6 +70,13 @@ _SWEEP_LOCK = "codex:redelivery:sweep"
 _LAST_ATTEMPT_SECONDS = 60.0
 
 Retry = Callable[[float, BaseException], NoReturn]
+
+
+class JobBusy(Exception):
+    """The job's lease is held: by a copy still running, or left by an attempt that failed
+    while Redis was down."""
+
+
 GiveUp = Callable[[_J, Runtime, Failure, int], None]
 
 
@@ -160,6 +167,13 @@ def run_guarded(
             if outcome is Outcome.GAVE_UP:
                 log.error("job given up: its process kept dying", kind=CRASHED.kind)
                 _tell(job, runtime, CRASHED, retries, give_up)
+            elif outcome is Outcome.BUSY and retry is not None and time_left(runtime, job.key) > 0:
+                # Another copy holds the lease, or a failed attempt could not release it
+                # (Redis was down): look again once the lease has run out. A holder that
+                # finishes leaves the key done, and this copy then ends as a duplicate.
+                wait = guard_for(runtime).lease_left(job.key)
+                log.info("job busy; looking again later", delay_seconds=wait)
+                retry(min(wait, runtime.settings.visibility_timeout / 2), JobBusy(job.key))
             else:
                 log.info("job " + outcome.value.replace("_", " "))
             return outcome.value
