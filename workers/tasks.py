@@ -293,8 +293,10 @@ def register_tasks(app: Celery) -> None:
     def redeliver() -> str:
         return redeliver_failed()
 
-    app.task(name=REVIEW_TASK, bind=True, ignore_result=True)(review)
-    app.task(name=COMMAND_TASK, bind=True, ignore_result=True)(command)
+    # No retry count: the job's deadline bounds the retries (Celery reads a ``max_retries``
+    # of None passed to ``retry`` as "the task's own", so the task's must be None too).
+    app.task(name=REVIEW_TASK, bind=True, ignore_result=True, max_retries=None)(review)
+    app.task(name=COMMAND_TASK, bind=True, ignore_result=True, max_retries=None)(command)
     app.task(name=REDELIVERY_TASK, ignore_result=True, acks_late=False)(redeliver)
 
 
