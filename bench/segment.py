@@ -63,7 +63,8 @@ def _raw_sections(raw: str, paths: set[str]) -> str:
 def measure(key: str) -> dict[str, float]:
     from workers.diff import tokens
     from workers.diff.patch import parse_git_diff
-    from workers.diff.segment import PlanOptions, plan_review
+    from workers.diff.plans import PlanOptions
+    from workers.diff.segment import plan_review
 
     raw = corpus_diff(key)
     tokens.o200k()  # vocabulary load is per process, not per plan

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.corpus import CORPUS, corpus_diff, head_contents
 from workers.diff import tokens
 from workers.diff.patch import parse_git_diff
-from workers.diff.segment import PlanOptions, plan_review
+from workers.diff.plans import PlanOptions
+from workers.diff.segment import plan_review
 from workers.model import PriceTable, Usage
 from workers.prompts.render import PullContext, render_prompt
 

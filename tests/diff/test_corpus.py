@@ -25,7 +25,8 @@ import pytest
 from tests.support.corpus import CORPUS, corpus_diff, head_contents
 from workers.diff import tokens
 from workers.diff.patch import parse_git_diff
-from workers.diff.segment import PlanOptions, ReviewPlan, plan_review
+from workers.diff.plans import PlanOptions, ReviewPlan
+from workers.diff.segment import plan_review
 from workers.prompts.render import PullContext, render_prompt
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -6,7 +6,8 @@ import pytest
 
 from workers.diff.globs import Glob, GlobList, PathRules, normalise
 from workers.diff.patch import parse_patch
-from workers.diff.segment import PlanOptions, plan_review
+from workers.diff.plans import PlanOptions
+from workers.diff.segment import plan_review
 from workers.review.config import RepoConfig, parse_config
 
 # (glob, path, matched): each line of the module docstring, and the edges around it.

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from workers.cli.review_diff import review_diff
 from workers.diff import tokens
 from workers.diff.patch import parse_git_diff, parse_patch
-from workers.diff.segment import PlanOptions, plan_review
+from workers.diff.plans import PlanOptions
+from workers.diff.segment import plan_review
 from workers.prompts.render import PullContext, render_prompt
 
 EDGE = Path(__file__).parents[1] / "fixtures" / "diffs" / "edge.diff"

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from workers.diff import tokens
 from workers.diff.patch import parse_patch
-from workers.diff.segment import PlanOptions, plan_review
+from workers.diff.plans import PlanOptions
+from workers.diff.segment import plan_review
 
 _NUMBERED = re.compile(r"(\d+)([ +:])(.*)")
 _word = st.sampled_from(["x", "value", "return x", "pass", "def f(a):", "class K:", "if a:", ""])

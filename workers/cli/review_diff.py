@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from workers.diff import PlanOptions, ReviewPlan, parse_git_diff, plan_review
-from workers.diff.segment import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.diff.plans import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
 from workers.model.config import DEFAULT_MODEL, parse_prices
 from workers.model.pricing import PriceTable
 from workers.model.wire import Usage

@@ -4,15 +4,15 @@ from workers.diff.anchor import AnchoredFinding, AnchorResult, Unanchored, ancho
 from workers.diff.filters import SkipKind, Skipped
 from workers.diff.globs import PathRules
 from workers.diff.patch import DiffLine, FileDiff, Hunk, parse_git_diff, parse_patch
-from workers.diff.segment import (
+from workers.diff.plans import (
     NotReviewed,
     PlanOptions,
     ReviewPlan,
     Segment,
     SegmentFile,
     Totals,
-    plan_review,
 )
+from workers.diff.segment import plan_review
 
 __all__ = [
     "AnchorResult",

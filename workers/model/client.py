@@ -17,10 +17,8 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import redis
@@ -38,6 +36,7 @@ from workers.model.errors import (
 )
 from workers.model.ledger import BudgetLedger, CallContext, CallRecord
 from workers.model.limits import Clock, KeyPool, SystemClock
+from workers.model.result import ModelPrompt, StructuredResult, Tally
 from workers.model.retry import backoff, server_delay, should_retry
 from workers.model.tools import TOOL_DEFINITIONS, ToolHost, run_tool
 from workers.model.wire import ModelResponse, Usage
@@ -45,7 +44,6 @@ from workers.model.wire import ModelResponse, Usage
 log = get_logger("workers.model")
 
 T = TypeVar("T")
-ResultStatus = Literal["ok", "failed", "budget_exceeded", "incomplete"]
 
 _RATE_HEADERS = tuple(
     f"x-ratelimit-{part}-{kind}"
@@ -53,83 +51,6 @@ _RATE_HEADERS = tuple(
     for kind in ("requests", "tokens")
 )
 _QUOTA_PARK_SECONDS = 3600.0
-
-
-class ModelPrompt(Protocol):
-    """Anything with these attributes can be sent (the diff engine's ``Prompt`` does)."""
-
-    @property
-    def instructions(self) -> str: ...
-
-    @property
-    def input(self) -> str: ...
-
-    @property
-    def cache_key(self) -> str: ...
-
-    @property
-    def input_tokens(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StructuredResult(Generic[T]):
-    """Outcome of one structured call, including every attempt's usage and cost."""
-
-    status: ResultStatus
-    value: T | None
-    error: str | None
-    model: str
-    usage: Usage
-    cost_usd: Decimal
-    request_ids: tuple[str, ...]
-    attempts: int
-    retries: int
-    waited_seconds: float
-    output_failed: bool = False
-    """True when the endpoint answered but the answer was unusable (escalation may help)."""
-    transient: bool = False
-    """True when the call failed for a reason another attempt later may not meet."""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass(slots=True)
-class _Tally:
-    """Mutable per-call accumulator; becomes part of a frozen result at the end."""
-
-    model: str
-    usage: Usage = field(default_factory=Usage)
-    cost: Decimal = Decimal(0)
-    request_ids: list[str] = field(default_factory=list)
-    attempts: int = 0
-    retries: int = 0
-    waited: float = 0.0
-
-    def result(
-        self,
-        status: ResultStatus,
-        value: T | None,
-        error: str | None,
-        *,
-        output_failed: bool = False,
-        transient: bool = False,
-    ) -> StructuredResult[T]:
-        return StructuredResult(
-            status=status,
-            value=value,
-            error=error,
-            model=self.model,
-            usage=self.usage,
-            cost_usd=self.cost,
-            request_ids=tuple(self.request_ids),
-            attempts=self.attempts,
-            retries=self.retries,
-            waited_seconds=self.waited,
-            output_failed=output_failed,
-            transient=transient,
-        )
 
 
 def _text_chars(items: list[dict[str, Any]]) -> int:
@@ -199,7 +120,7 @@ class ModelClient:
         with a doubled output budget.
         """
         model = model or self.config.model
-        tally = _Tally(model)
+        tally = Tally(model)
         decision = self.ledger.check(call.repository, self._clock.time())
         if not decision.allowed:
             return tally.result("budget_exceeded", None, decision.message)
@@ -341,7 +262,7 @@ class ModelClient:
     # -- the network edge ---------------------------------------------------------------------
 
     def _send(
-        self, body: dict[str, Any], estimate: int, call: CallContext, tally: _Tally
+        self, body: dict[str, Any], estimate: int, call: CallContext, tally: Tally
     ) -> ModelResponse:
         """POST once or more until an answer, a final error, or the retry budget runs out."""
         policy = self.config.retry
@@ -421,7 +342,7 @@ class ModelClient:
             raise ModelOutputError("the response body is not JSON") from exc
         return ModelResponse.from_json(payload, request_id=answer.headers.get("x-request-id"))
 
-    def _account(self, response: ModelResponse, call: CallContext, tally: _Tally) -> None:
+    def _account(self, response: ModelResponse, call: CallContext, tally: Tally) -> None:
         cost = self.config.prices.cost(response.model, response.usage)
         tally.usage = tally.usage + response.usage
         tally.cost += cost

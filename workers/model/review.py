@@ -19,9 +19,10 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workers.findings import FINDINGS_SCHEMA, Finding
-from workers.model.client import ModelClient, ModelPrompt, ResultStatus, StructuredResult
+from workers.model.client import ModelClient
 from workers.model.config import ReasoningEffort
 from workers.model.ledger import CallContext
+from workers.model.result import ModelPrompt, ResultStatus, StructuredResult
 from workers.model.tools import ToolHost
 from workers.model.wire import Usage
 

@@ -26,7 +26,7 @@ from string import Template
 from typing import Final
 
 from workers.diff import tokens
-from workers.diff.segment import Segment
+from workers.diff.plans import Segment
 
 _INVISIBLE: Final = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u180e]")
 _COMMIT_LIMIT: Final = 50

@@ -17,7 +17,7 @@ from typing import Literal
 import redis
 
 from workers.diff import Segment
-from workers.diff.segment import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.diff.plans import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
 from workers.errors import Transient
 from workers.findings import Finding
 from workers.github.client import GitHubClient
