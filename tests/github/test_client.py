@@ -307,3 +307,26 @@ def test_body_off_schema_is_refused_and_recorded(world: World) -> None:
     assert "comments[0].lines" in violations[1]
     assert world.emulator.reviews("acme/widgets", 1) == []
     world.emulator.state.schema_violations.clear()
+
+
+def test_a_check_run_whose_creation_timed_out_is_adopted_not_duplicated(world: World) -> None:
+    client = world.github_app(timeout=1).installation_client(world.installation, "acme/widgets")
+    # The POST lands, but its answer comes after the client stopped waiting.
+    world.emulator.slow_next("POST", r"/check-runs$", 1.2)
+
+    run = client.create_check_run("Codex review", world.head, external_id="job-1")
+
+    runs = world.emulator.state.check_runs
+    assert len(runs) == 1
+    assert run.id == runs[0]["id"]
+
+
+def test_completing_a_check_run_goes_through_an_outage(world: World) -> None:
+    client = world.github_app().installation_client(world.installation, "acme/widgets")
+    run = client.create_check_run("Codex review", world.head, external_id="job-2")
+    world.emulator.fail_next("PATCH", r"/check-runs/\d+$", 502, times=2)
+
+    done = client.update_check_run(run.id, status="completed", conclusion="neutral")
+
+    assert done.status == "completed"
+    assert world.emulator.state.check_runs[0]["conclusion"] == "neutral"

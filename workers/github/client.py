@@ -38,6 +38,8 @@ from .pacing import Pacer
 
 CommentKind = Literal["issue_comment", "review_comment"]
 _MAX_FILES = 3000
+# Sends of an idempotent write before its outage answer is final (0.5 s, 1 s, 2 s apart).
+_IDEMPOTENT_TRIES = 4
 
 
 def call(
@@ -119,9 +121,21 @@ class GitHubClient:
             url, params = next_link(headers), None
         return items[:limit]
 
-    def _write(self, method: str, path: str, body: Mapping[str, Any]) -> Any:
-        with self._pacer.slot(self.installation_id):
-            return call(self._requester, method, self._repo_url + path, body=body)[1]
+    def _write(
+        self, method: str, path: str, body: Mapping[str, Any], *, idempotent: bool = False
+    ) -> Any:
+        """One paced write. An ``idempotent`` one (the same request twice leaves the same
+        state, like a PATCH that sets fields) is sent again after an outage answer."""
+        tries = _IDEMPOTENT_TRIES if idempotent else 1
+        for attempt in range(1, tries + 1):
+            try:
+                with self._pacer.slot(self.installation_id):
+                    return call(self._requester, method, self._repo_url + path, body=body)[1]
+            except (TransportError, ServerError):
+                if attempt == tries:
+                    raise
+                self._sleep(0.5 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
 
     # --- reads ---------------------------------------------------------------------------
     def app_identity(self) -> AppIdentity:
@@ -253,7 +267,26 @@ class GitHubClient:
             body["details_url"] = details_url
         if external_id:
             body["external_id"] = external_id
-        return CheckRun.from_dict(self._write("POST", "/check-runs", body))
+        try:
+            return CheckRun.from_dict(self._write("POST", "/check-runs", body))
+        except (TransportError, ServerError):
+            # The POST may have landed (or land in a moment): adopt that run rather than
+            # leave it in progress for ever next to a second one.
+            if external_id is None:
+                raise
+            self._sleep(self._settle)
+            landed = self.find_check_run(head_sha, name, external_id)
+            if landed is None:
+                raise
+            return landed
+
+    def find_check_run(self, head_sha: str, name: str, external_id: str) -> CheckRun | None:
+        """This head's check run called ``name`` that carries ``external_id``, if any."""
+        data = self._get(f"/commits/{head_sha}/check-runs", {"check_name": name, "filter": "all"})
+        for run in data.get("check_runs", ()) if isinstance(data, Mapping) else ():
+            if run.get("external_id") == external_id:
+                return CheckRun.from_dict(run)
+        return None
 
     def update_check_run(
         self,
@@ -275,7 +308,8 @@ class GitHubClient:
             if text is not None:
                 output["text"] = text
             body["output"] = output
-        return CheckRun.from_dict(self._write("PATCH", f"/check-runs/{check_run_id}", body))
+        path = f"/check-runs/{check_run_id}"
+        return CheckRun.from_dict(self._write("PATCH", path, body, idempotent=True))
 
     def commit_files(
         self,

@@ -89,3 +89,22 @@ def update_check_run(ctx: Ctx) -> tuple[int, Any]:
     if "output" in ctx.body:
         run["output"] = {**run["output"], **ctx.body["output"]}
     return 200, public(run)
+
+
+@route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs")
+def list_check_runs_for_ref(ctx: Ctx) -> tuple[int, Any]:
+    """GitHub's shape: ``{"total_count", "check_runs"}``, newest first, ``check_name`` and
+    ``filter`` (``latest`` keeps the newest run of each name; ``all`` keeps every run)."""
+    need(ctx, "checks", "read")
+    assert ctx.repo is not None
+    runs = [
+        r
+        for r in reversed(ctx.state.check_runs)
+        if r["_repo"] == ctx.repo.full_name and r["head_sha"] == ctx.params["ref"]
+    ]
+    if "check_name" in ctx.query:
+        runs = [r for r in runs if r["name"] == ctx.query["check_name"]]
+    if ctx.query.get("filter", "latest") == "latest":
+        seen: set[str] = set()
+        runs = [r for r in runs if not (r["name"] in seen or seen.add(r["name"]))]
+    return 200, {"total_count": len(runs), "check_runs": [public(r) for r in runs]}
