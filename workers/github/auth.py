@@ -76,6 +76,22 @@ def retry_policy(
     )
 
 
+def rest_client(
+    auth: Auth.Auth, base_url: str, retry: GithubRetry, timeout: float
+) -> github.Github:
+    """PyGithub's client as this project uses it: 100 a page, no PyGithub pacing (writes
+    are paced by the ``Pacer``), ``retry`` for answers that can safely be asked again."""
+    return github.Github(
+        auth=auth,
+        base_url=base_url,
+        retry=retry,
+        per_page=100,
+        timeout=int(timeout) if timeout >= 1 else 1,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class InstallationToken:
     token: str
@@ -192,15 +208,7 @@ class GitHubApp:
         auth = _CachedTokenAuth(
             lambda: self.installation_token(installation_id, repository, permissions)
         )
-        gh = github.Github(
-            auth=auth,
-            base_url=self.base_url,
-            retry=self.retry,
-            per_page=100,
-            timeout=int(self.timeout) if self.timeout >= 1 else 1,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-        )
+        gh = rest_client(auth, self.base_url, self.retry, self.timeout)
         return GitHubClient(
             gh.requester,
             repository=repository,
@@ -231,14 +239,11 @@ class GitHubToken:
         self.base_url = base_url.rstrip("/")
         self.pacer: Pacer = pacer if pacer is not None else LocalPacer()
         self.review_settle_seconds = review_settle_seconds
-        self._github = github.Github(
-            auth=Auth.Token(token),
-            base_url=self.base_url,
-            retry=retry if retry is not None else retry_policy(),
-            per_page=100,
-            timeout=int(timeout) if timeout >= 1 else 1,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
+        self._github = rest_client(
+            Auth.Token(token),
+            self.base_url,
+            retry if retry is not None else retry_policy(),
+            timeout,
         )
         self._identity: AppIdentity | None = None
 
