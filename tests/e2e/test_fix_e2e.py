@@ -371,3 +371,33 @@ def test_a_failed_review_is_answered_with_confused(world: FixWorld):
     ]
     assert reply.startswith("Something went wrong while running this command")
     assert _reactions(gh, asked) == ["confused"]
+
+
+def test_a_command_that_gave_up_says_why_in_its_thread_once(world: FixWorld):
+    from workers.commands.dispatch import answer_gave_up
+
+    gh = world.gh
+    client = world.app.installation_client(world.installation_id, REPO)
+    asked = fix_user_comment(gh, world.pr_number, "alice", "/codex fix the sum")
+    job = CommandJob(
+        delivery_id="d-g",
+        installation_id=world.installation_id,
+        repository=REPO,
+        pr_number=world.pr_number,
+        comment_id=asked,
+        comment_kind="issue_comment",
+        command="fix",
+        sender_login="alice",
+        sender_id=99,
+    )
+    cause = "GitHub did not answer (a network problem or an outage at GitHub)."
+
+    answer_gave_up(client, job, cause)
+    answer_gave_up(client, job, cause)  # a second give-up of the same job adds nothing
+
+    (reply,) = [
+        c["body"] for c in gh.issue_comments(REPO, world.pr_number) if c["user"]["type"] == "Bot"
+    ]
+    assert reply.startswith(f"I could not finish this command: {cause} Nothing was changed")
+    assert "Error" not in reply
+    assert _reactions(gh, asked) == ["confused"]

@@ -35,6 +35,7 @@ from workers.commands.context import (
     Comment,
     Context,
     get_comment,
+    reply_in_thread,
 )
 from workers.commands.fix import run_fix
 from workers.commands.help import answer_help
@@ -84,6 +85,20 @@ def handle_command(job: CommandJob, deps: CommandDeps) -> CommandOutcome:
         log.warning("command failed", command=ref.token, error=str(exc))
         ctx.finish(messages.failed(ref), "confused")
         return "failed"
+
+
+def answer_gave_up(github: CommandGitHub, job: CommandJob, cause: str) -> None:
+    """Tell the comment behind ``job`` that its command gave up, and why (``cause``, one
+    plain sentence); nothing when the comment is gone or the App already answered it."""
+    ref = CommentRef(kind=job.comment_kind, comment_id=job.comment_id)
+    try:
+        comment = get_comment(github, ref.kind, ref.comment_id)
+    except NotFound:
+        return
+    if already_answered(github, job, ref, github.app_identity().bot_login):
+        return
+    reply_in_thread(github, job.pr_number, comment, messages.failed(ref, cause))
+    github.add_reaction(ref.kind, ref.comment_id, "confused")
 
 
 def already_answered(github: CommandGitHub, job: CommandJob, ref: CommentRef, app: str) -> bool:

@@ -16,17 +16,14 @@ from typing import Final
 
 from codex_common.jobs import CommandJob, ReviewJob
 from codex_common.logs import get_logger
-from workers.commands import messages
-from workers.commands.context import CommandDeps, CommandGitHub, get_comment, reply_in_thread
-from workers.commands.dispatch import already_answered, handle_command
-from workers.commands.messages import CommentRef
+from workers.commands.context import CommandDeps, CommandGitHub
+from workers.commands.dispatch import answer_gave_up, handle_command
 from workers.commands.prompt import FixPrompt
 from workers.commands.review import ReviewResult, answer_review
 from workers.commands.schema import FIX_SCHEMA, SCHEMA_NAME, FixProposal
 from workers.findings import Finding
 from workers.github import GitHubApp
 from workers.github.auth import REVIEW_PERMISSIONS
-from workers.github.errors import NotFound
 from workers.github.urls import web_host_for
 from workers.model.client import ModelClient
 from workers.model.ledger import CallContext
@@ -120,12 +117,4 @@ def answer_failed_command(job: CommandJob, runtime: Runtime, cause: str) -> None
     """Tell the comment behind ``job`` that its command gave up, and why; nothing when the
     comment is gone or the App already answered it."""
     github = runtime.github.installation_client(job.installation_id, job.repository)
-    ref = CommentRef(kind=job.comment_kind, comment_id=job.comment_id)
-    try:
-        comment = get_comment(github, ref.kind, ref.comment_id)
-    except NotFound:
-        return
-    if already_answered(github, job, ref, github.app_identity().bot_login):
-        return
-    reply_in_thread(github, job.pr_number, comment, messages.failed(ref, cause))
-    github.add_reaction(ref.kind, ref.comment_id, "confused")
+    answer_gave_up(github, job, cause)
