@@ -403,3 +403,22 @@ def test_on_the_last_attempt_a_transiently_failed_segment_is_posted_as_not_revie
     assert outcome.segments_failed == outcome.segments
     (review,) = world.reviews()
     assert "not reviewed" in review["body"].lower()
+
+
+def test_a_check_run_left_in_progress_after_the_review_posted_is_completed_by_the_retry(
+    world: World,
+) -> None:
+    world.openai.add(findings([BUG]), match=BUG_QUOTE)
+    # The review lands, then GitHub refuses every try at completing the check run.
+    world.github.fail_next("PATCH", r"/check-runs/\d+$", 502, times=4)
+    first = world.run()
+    assert first.status == "posted"
+    assert [r["status"] for r in world.check_runs()] == ["in_progress"]
+
+    again = world.run(delivery="d-again")
+
+    assert again.status == "duplicate"
+    (run,) = world.check_runs()
+    assert (run["status"], run["conclusion"]) == ("completed", "neutral")
+    assert run["output"]["title"] == "Already reviewed"
+    assert len(world.reviews()) == 1

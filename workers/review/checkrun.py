@@ -84,6 +84,11 @@ class ReviewCheckRun:
         """Start opening the check run on ``pool``; ``id()`` waits for it."""
         self._opening = pool.submit(self.open)
 
+    def open_now(self) -> int | None:
+        """``open`` on this thread; ``id()`` then answers at once."""
+        self._opening = _done(self.open())
+        return self.id()
+
     def id(self) -> int | None:
         return None if self._opening is None else self._opening.result()
 
@@ -140,9 +145,7 @@ class ReviewCheckRun:
     def report_failure(self, cause: str, *, retried_minutes: int = 0) -> bool:
         """Complete this head's check run (the one left in progress, else a new one) as
         failed: ``cause`` is one plain sentence. True when GitHub took it."""
-        if self._opening is None:
-            self._opening = _done(self.open())
-        if self.id() is None:
+        if (self.id() if self._opening is not None else self.open_now()) is None:
             return False
         retried = f" It was retried for {retried_minutes} minutes." if retried_minutes else ""
         summary = (

@@ -88,6 +88,11 @@ log = get_logger("workers.review")
 
 # A head read before waiting this long for the posting lock is read again.
 _REREAD_SECONDS = 2.0
+_ALREADY = "Already reviewed"
+
+
+def _already_text(head: str) -> str:
+    return f"A review of `{head[:12]}` was already posted on this pull request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +165,8 @@ class ReviewFlow:
         self.progress.stage("reading")
         # An event for a head this bot already reviewed needs nothing from GitHub.
         if job.trigger != "command" and self.records.was_reviewed(job, job.head_sha):
+            if not dry_run:
+                self._close_left_check_run(job, job.head_sha, None)
             return ReviewOutcome("duplicate", f"{job.head_sha} was already reviewed", job.head_sha)
         gh = self.deps.github(job.installation_id, job.repository)
         # The first request also mints the installation token: alone, so that an
@@ -223,6 +230,8 @@ class ReviewFlow:
                 budget.report_budget(gh, self.records, job, spent_out, now)
             return ReviewOutcome("budget_exceeded", spent_out, head)
         if job.trigger != "command" and self.records.was_reviewed(job, head):
+            if not dry_run:
+                self._close_left_check_run(job, head, gh)
             return ReviewOutcome("duplicate", f"{head} was already reviewed", head)
 
         check = ReviewCheckRun(gh, self.records, job, head, self.settings.check_run_name)
@@ -244,10 +253,7 @@ class ReviewFlow:
             bot_login=run.bot_login, reviews=[(r.author_login, r.body) for r in reviews]
         )
         if run.automatic and head in prior.reviewed_heads:
-            run.check.finish_neutral(
-                "Already reviewed",
-                f"A review of `{head[:12]}` was already posted on this pull request.",
-            )
+            run.check.finish_neutral(_ALREADY, _already_text(head))
             return self._nothing_new(run, f"{head} was already reviewed")
 
         pr_diffs = tuple(inputs.file_diff(f) for f in files)
@@ -330,6 +336,7 @@ class ReviewFlow:
                 )
                 return replace(base, status="superseded", reason="the PR head moved")
             if run.automatic and self.records.was_reviewed(job, head):
+                run.check.finish_neutral(_ALREADY, _already_text(head))
                 return replace(base, status="duplicate", reason=f"{head} was already reviewed")
             # Another run for this PR (a `/codex review` racing the automatic one) may
             # have posted some of these findings since they were decided.
@@ -359,6 +366,16 @@ class ReviewFlow:
         status: OutcomeStatus = "posted" if review_id is not None else "quiet"
         reason = "review posted" if review_id is not None else "nothing new to post"
         return replace(base, status=status, reason=reason, review_id=review_id)
+
+    def _close_left_check_run(self, job: ReviewJob, head: str, gh: GitHubClient | None) -> None:
+        """A head already reviewed may still have the check run of an attempt that died
+        between posting and completing it: complete it now (only when one is recorded)."""
+        if self.records.check_run(job, head) is None:
+            return
+        client = gh or self.deps.github(job.installation_id, job.repository)
+        check = ReviewCheckRun(client, self.records, job, head, self.settings.check_run_name)
+        check.open_now()
+        check.finish_neutral(_ALREADY, _already_text(head))
 
     def _nothing_new(self, run: _Run, reason: str) -> ReviewOutcome:
         """This head needs no review: record it as reviewed (unless a dry run)."""
