@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from codex_common.jobs import ReviewJob
-from workers.config import WorkerSettings
 from workers.guard import JobGuard, Outcome
-from workers.redis_server import RedisServer
 from workers.runtime import Runtime
 from workers.tasks import run_guarded
 
@@ -81,27 +75,6 @@ def test_a_job_that_keeps_dying_is_given_up(redis_client: redis.Redis) -> None:
     assert guard.run("k", lambda: ran.append(1)) is Outcome.GAVE_UP
     assert ran == []
     assert guard.run("k", lambda: ran.append(1)) is Outcome.ALREADY_DONE
-
-
-@pytest.fixture
-def runtime(redis_server: RedisServer, redis_client: redis.Redis, tmp_path: Path) -> Runtime:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path / "key.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    settings = WorkerSettings(
-        app_id=1,
-        private_key_path=path,
-        openai_api_key="sk-test-0000000000000000",  # type: ignore[arg-type]
-        redis_url=redis_server.url,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    return Runtime.from_settings(settings)
 
 
 def test_run_guarded_runs_the_work_once_per_key(runtime: Runtime) -> None:

@@ -33,28 +33,29 @@ def make_stack(
     )
 
 
-@pytest.fixture
-def stack(
-    tmp_path: Path, github_emulator: GitHubEmulator, openai_emulator: ResponsesEmulator
+def _stack(
+    tmp_path: Path, github: GitHubEmulator, openai: ResponsesEmulator, deadline: int
 ) -> Iterator[ReviewStack]:
-    made = make_stack(tmp_path, github_emulator, openai_emulator, deadline=600)
+    made = make_stack(tmp_path, github, openai, deadline)
     try:
         yield made
     finally:
         made.stop()
         made.redis_server.kill()
+
+
+@pytest.fixture
+def stack(
+    tmp_path: Path, github_emulator: GitHubEmulator, openai_emulator: ResponsesEmulator
+) -> Iterator[ReviewStack]:
+    yield from _stack(tmp_path, github_emulator, openai_emulator, deadline=600)
 
 
 @pytest.fixture
 def short_stack(
     tmp_path: Path, github_emulator: GitHubEmulator, openai_emulator: ResponsesEmulator
 ) -> Iterator[ReviewStack]:
-    made = make_stack(tmp_path, github_emulator, openai_emulator, deadline=12)
-    try:
-        yield made
-    finally:
-        made.stop()
-        made.redis_server.kill()
+    yield from _stack(tmp_path, github_emulator, openai_emulator, deadline=12)
 
 
 def open_pull(stack: ReviewStack) -> int:
