@@ -195,8 +195,12 @@ def _tell(
 
 def review_and_answer(job: ReviewJob, runtime: Runtime) -> None:
     """Run the review; when a comment asked for it, answer that comment."""
-    may_retry = time_left(runtime, job.key) > _LAST_ATTEMPT_SECONDS
-    outcome = review_pull_request(job, runtime, may_retry=may_retry)
+    left = time_left(runtime, job.key)
+    # The guard stamps the first start: time already gone means an earlier attempt ran.
+    retried = left < runtime.settings.job_deadline_seconds - 1.0
+    outcome = review_pull_request(
+        job, runtime, may_retry=left > _LAST_ATTEMPT_SECONDS, retried=retried
+    )
     answer_review_command(job, outcome, runtime)
 
 

@@ -98,9 +98,9 @@ def chaos_stack(root: Path, github: GitHubEmulator, openai: ResponsesEmulator) -
             "GITHUB_TIMEOUT_SECONDS": "2",
             "GITHUB_WRITE_INTERVAL": "0",
             "OPENAI_TIMEOUT_SECONDS": "2",
-            "SOFT_TIME_LIMIT": "30",
-            "TIME_LIMIT": "35",
-            "VISIBILITY_TIMEOUT": "45",
+            "SOFT_TIME_LIMIT": "60",
+            "TIME_LIMIT": "66",
+            "VISIBILITY_TIMEOUT": "80",
             "WORKER_CONCURRENCY": "2",
         },
     )

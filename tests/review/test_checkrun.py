@@ -11,7 +11,12 @@ import redis
 from codex_common.jobs import ReviewJob
 from workers.github.errors import NotFound, PermissionDenied, ServerError
 from workers.github.models import CheckRun
-from workers.review.checkrun import CheckRunApi, CheckRunIds, ReviewCheckRun
+from workers.review.checkrun import (
+    CheckRunApi,
+    CheckRunIds,
+    ReviewCheckRun,
+    complete_left_open,
+)
 
 HEAD = "a" * 40
 JOB = ReviewJob("d-1", 7, "acme/calc", 3, HEAD, "opened")
@@ -196,3 +201,29 @@ def test_a_run_never_opened_finishes_nothing() -> None:
 
     assert check.id() is None
     assert checks.runs == {}
+
+
+@dataclass
+class FindingChecks(Checks):
+    """GitHub's check runs, searchable by head and external id."""
+
+    def find_check_run(self, head_sha: str, name: str, external_id: str) -> CheckRun | None:
+        for run_id, run in self.runs.items():
+            if run.get("external_id") == external_id:
+                return CheckRun(run_id, name, run["status"], run.get("conclusion"), head_sha)
+        return None
+
+
+def test_a_retry_completes_a_run_its_stopped_attempt_recorded_too_late() -> None:
+    checks, ids = FindingChecks(), Ids()
+    checks.create_check_run("Codex review", HEAD, status="in_progress", external_id=JOB.key)
+
+    complete_left_open(checks, ids, JOB, HEAD, "Codex review", look=False)
+    assert checks.runs[100]["status"] == "in_progress"  # nothing recorded, not asked to look
+
+    complete_left_open(checks, ids, JOB, HEAD, "Codex review", look=True)
+    assert (checks.runs[100]["status"], checks.runs[100]["title"]) == (
+        "completed",
+        "Already reviewed",
+    )
+    assert ids.ids == {}

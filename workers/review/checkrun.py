@@ -50,6 +50,12 @@ class CheckRunApi(Protocol):
     ) -> CheckRun: ...
 
 
+class CheckRunFinder(CheckRunApi, Protocol):
+    """A client that can also find a head's check run by its external id."""
+
+    def find_check_run(self, head_sha: str, name: str, external_id: str) -> CheckRun | None: ...
+
+
 class CheckRunIds(Protocol):
     """Where the open check run's id is kept for a crashed run's retry (``ReviewRecords``)."""
 
@@ -172,3 +178,43 @@ class ReviewCheckRun:
             self._ids.forget_check_run(self._job, self._head)
         except redis.RedisError as exc:
             log.warning("could not forget the check run", check_run_id=check_id, error=str(exc))
+
+
+ALREADY_REVIEWED = "Already reviewed"
+
+
+def already_reviewed_text(head: str) -> str:
+    return f"A review of `{head[:12]}` was already posted on this pull request."
+
+
+def complete_left_open(
+    api: CheckRunFinder,
+    ids: CheckRunIds,
+    job: ReviewJob,
+    head: str,
+    name: str,
+    *,
+    look: bool,
+) -> None:
+    """Complete, as already reviewed, the check run an attempt left open after its review
+    posted (stopped by its time limit, its process killed). It is found through ``ids``,
+    or with ``look`` on GitHub by the job's key: an attempt whose background opening
+    outlived it may have recorded the run too late for the next one."""
+    if ids.check_run(job, head) is None:
+        if not look:
+            return
+        try:
+            left = api.find_check_run(head, name, job.key)
+        except GitHubError as exc:
+            log.warning("could not look for a check run left open", error=str(exc))
+            return
+        if left is None or left.status == "completed":
+            return
+        try:
+            ids.remember_check_run(job, head, left.id)
+        except redis.RedisError as exc:
+            log.warning("could not remember the check run", error=str(exc))
+            return
+    check = ReviewCheckRun(api, ids, job, head, name)
+    check.open_now()
+    check.finish_neutral(ALREADY_REVIEWED, already_reviewed_text(head))

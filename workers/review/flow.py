@@ -70,7 +70,12 @@ from workers.model.ledger import CallContext
 from workers.model.wire import Usage
 from workers.prompts.render import PullContext
 from workers.review import budget, inputs
-from workers.review.checkrun import ReviewCheckRun
+from workers.review.checkrun import (
+    ALREADY_REVIEWED,
+    ReviewCheckRun,
+    already_reviewed_text,
+    complete_left_open,
+)
 from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig
 from workers.review.guidelines import Guidelines
 from workers.review.heads import known_heads
@@ -88,11 +93,6 @@ log = get_logger("workers.review")
 
 # A head read before waiting this long for the posting lock is read again.
 _REREAD_SECONDS = 2.0
-_ALREADY = "Already reviewed"
-
-
-def _already_text(head: str) -> str:
-    return f"A review of `{head[:12]}` was already posted on this pull request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +153,17 @@ class ReviewFlow:
         )
 
     def run(
-        self, job: ReviewJob, *, dry_run: bool = False, may_retry: bool = False
+        self,
+        job: ReviewJob,
+        *,
+        dry_run: bool = False,
+        may_retry: bool = False,
+        retried: bool = False,
     ) -> ReviewOutcome:
         """Review ``job``; with ``dry_run`` nothing is written to GitHub or to the records.
+
+        ``retried``: an earlier attempt of this job ran; one that was stopped may have left
+        its check run open after posting, and this attempt looks for it on GitHub.
 
         ``may_retry``: the caller will run the job again later, so segments that failed
         for a transient reason end this attempt (``SegmentsPending``) instead of being
@@ -166,7 +174,7 @@ class ReviewFlow:
         # An event for a head this bot already reviewed needs nothing from GitHub.
         if job.trigger != "command" and self.records.was_reviewed(job, job.head_sha):
             if not dry_run:
-                self._close_left_check_run(job, job.head_sha, None)
+                self._close_left_check_run(job, job.head_sha, None, look=retried)
             return ReviewOutcome("duplicate", f"{job.head_sha} was already reviewed", job.head_sha)
         gh = self.deps.github(job.installation_id, job.repository)
         # The first request also mints the installation token: alone, so that an
@@ -253,7 +261,7 @@ class ReviewFlow:
             bot_login=run.bot_login, reviews=[(r.author_login, r.body) for r in reviews]
         )
         if run.automatic and head in prior.reviewed_heads:
-            run.check.finish_neutral(_ALREADY, _already_text(head))
+            run.check.finish_neutral(ALREADY_REVIEWED, already_reviewed_text(head))
             return self._nothing_new(run, f"{head} was already reviewed")
 
         pr_diffs = tuple(inputs.file_diff(f) for f in files)
@@ -336,7 +344,7 @@ class ReviewFlow:
                 )
                 return replace(base, status="superseded", reason="the PR head moved")
             if run.automatic and self.records.was_reviewed(job, head):
-                run.check.finish_neutral(_ALREADY, _already_text(head))
+                run.check.finish_neutral(ALREADY_REVIEWED, already_reviewed_text(head))
                 return replace(base, status="duplicate", reason=f"{head} was already reviewed")
             # Another run for this PR (a `/codex review` racing the automatic one) may
             # have posted some of these findings since they were decided.
@@ -367,15 +375,15 @@ class ReviewFlow:
         reason = "review posted" if review_id is not None else "nothing new to post"
         return replace(base, status=status, reason=reason, review_id=review_id)
 
-    def _close_left_check_run(self, job: ReviewJob, head: str, gh: GitHubClient | None) -> None:
-        """A head already reviewed may still have the check run of an attempt that died
-        between posting and completing it: complete it now (only when one is recorded)."""
-        if self.records.check_run(job, head) is None:
-            return
+    def _close_left_check_run(
+        self, job: ReviewJob, head: str, gh: GitHubClient | None, *, look: bool = False
+    ) -> None:
+        """Complete a check run an earlier attempt left open at a head already reviewed
+        (``checkrun.complete_left_open``); ``look``: search GitHub too, for a retry."""
+        if self.records.check_run(job, head) is None and not look:
+            return  # the common case (a duplicate delivery) costs no GitHub call
         client = gh or self.deps.github(job.installation_id, job.repository)
-        check = ReviewCheckRun(client, self.records, job, head, self.settings.check_run_name)
-        check.open_now()
-        check.finish_neutral(_ALREADY, _already_text(head))
+        complete_left_open(client, self.records, job, head, self.settings.check_run_name, look=look)
 
     def _nothing_new(self, run: _Run, reason: str) -> ReviewOutcome:
         """This head needs no review: record it as reviewed (unless a dry run)."""

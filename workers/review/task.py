@@ -60,7 +60,7 @@ def report_review_failure(
 
 
 def review_pull_request(
-    job: ReviewJob, runtime: Runtime, *, may_retry: bool = False
+    job: ReviewJob, runtime: Runtime, *, may_retry: bool = False, retried: bool = False
 ) -> ReviewOutcome:
     """Review ``job``'s pull request at its head SHA and post at most one review.
 
@@ -74,7 +74,7 @@ def review_pull_request(
         head_sha=job.head_sha,
         trigger=job.trigger,
     )
-    outcome = ReviewFlow(review_deps(runtime)).run(job, may_retry=may_retry)
+    outcome = ReviewFlow(review_deps(runtime)).run(job, may_retry=may_retry, retried=retried)
     log.info(
         "review finished",
         status=outcome.status,
