@@ -46,7 +46,13 @@ class Runtime:
             settings.app_id,
             settings.private_key_pem().decode(),
             settings.github_api_url,
-            pacer=RedisPacer(client, min_interval=settings.github_write_interval),
+            pacer=RedisPacer(
+                client,
+                min_interval=settings.github_write_interval,
+                # A slot is held for one request: a holder killed mid-write must not stall
+                # the installation's other writes for longer than that request could take.
+                lock_timeout=settings.github_timeout_seconds + settings.github_write_interval + 5,
+            ),
             timeout=settings.github_timeout_seconds,
         )
         model = ModelClient.create(settings.to_config(), client)
