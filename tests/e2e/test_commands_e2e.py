@@ -29,8 +29,7 @@ from tests.e2e.fix_helpers import (
 )
 from tests.e2e.review_support import ReviewStack, pull_request_payload, wait_for
 from tests.emulators.github import GitHubEmulator
-from tests.emulators.openai import ResponsesEmulator, findings
-from tests.emulators.openai.server import text
+from tests.emulators.openai import ResponsesEmulator, findings, text
 from tests.review.conftest import finding
 from workers.redis_server import RedisServer
 

@@ -21,8 +21,7 @@ from tests.e2e.fix_helpers import (
     fix_user_comment,
 )
 from tests.emulators.github import GitHubEmulator
-from tests.emulators.openai import ResponsesEmulator
-from tests.emulators.openai.server import text
+from tests.emulators.openai import ResponsesEmulator, text
 from workers.commands.dispatch import handle_command
 from workers.commands.review import answer_review
 from workers.commands.wiring import build_deps

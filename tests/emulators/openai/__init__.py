@@ -1,11 +1,8 @@
 """An emulator of OpenAI's Responses API served on 127.0.0.1 (see ``server.py``)."""
 
-from tests.emulators.openai.server import (
+from tests.emulators.openai.answers import (
     Answer,
-    KeyLimits,
-    ResponsesEmulator,
     Rule,
-    count_tokens,
     error,
     failed,
     findings,
@@ -17,6 +14,8 @@ from tests.emulators.openai.server import (
     slow,
     text,
 )
+from tests.emulators.openai.server import KeyLimits, ResponsesEmulator
+from tests.emulators.openai.tokens import count_tokens
 
 __all__ = [
     "Answer",

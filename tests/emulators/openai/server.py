@@ -29,42 +29,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .answers import (
-    Answer,
-    Rule,
-    error,
-    failed,
-    findings,
-    function_call,
-    incomplete,
-    quota_exhausted,
-    rate_limited,
-    refusal,
-    slow,
-    text,
-)
+from .answers import Answer, Rule, error, findings, rate_limited
 from .response import response_body
 from .tokens import PromptCache, count_tokens
 from .validation import validate
 
-# Re-exported: callers import the answer builders from here too.
-__all__ = [
-    "Answer",
-    "KeyLimits",
-    "ResponsesEmulator",
-    "Rule",
-    "count_tokens",
-    "error",
-    "failed",
-    "findings",
-    "function_call",
-    "incomplete",
-    "quota_exhausted",
-    "rate_limited",
-    "refusal",
-    "slow",
-    "text",
-]
+__all__ = ["KeyLimits", "ResponsesEmulator"]
 
 
 @dataclass(frozen=True)
