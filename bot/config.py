@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from codex_common.settings import (
+    MIN_SECRET_LENGTH,
     BaseProcessSettings,
     ConfigError,
     load_settings,
@@ -23,8 +24,6 @@ from codex_common.settings import (
 )
 
 __all__ = ["MIN_SECRET_LENGTH", "ConfigError", "WebSettings", "load_settings"]
-
-MIN_SECRET_LENGTH = 8
 
 
 class WebSettings(BaseProcessSettings):

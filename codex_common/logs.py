@@ -5,7 +5,8 @@ Celery, kombu) through one formatter: JSON lines in production, readable lines
 in a terminal. Every record passes ``Redactor`` last before rendering, which
 replaces the configured secrets' values and anything shaped like a GitHub or
 OpenAI token, a PEM block or an ``Authorization`` header value with
-``[REDACTED]``. Bind ``delivery_id`` with ``structlog.contextvars`` so every
+``[REDACTED]``, and the password of any URL (``redis://:pw@host``) with ``***``
+(``mask_url`` does the same for text printed outside the logs, as ``doctor`` does). Bind ``delivery_id`` with ``structlog.contextvars`` so every
 line of one delivery carries it.
 
 The receiver writes one line per delivery at INFO, so a line must stay cheap:
@@ -28,6 +29,10 @@ import structlog
 from structlog.typing import Processor
 
 REDACTED = "[REDACTED]"
+URL_PASSWORD_MASK = "***"
+# ``scheme://user:password@``: the password is everything up to the last ``@`` of the
+# authority (a password may hold ``@`` and ``:``, percent-encoded or not).
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^/\s]*@")
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -47,16 +52,25 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # JWTs (the App's own, signed with the private key).
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), REDACTED),
-    # A password inside a broker URL.
-    (re.compile(r"(rediss?://[^:/@\s]*:)[^@\s]+@"), r"\1" + REDACTED + "@"),
+    # The password inside any URL (broker, proxy, database).
+    (_URL_PASSWORD, r"\1" + URL_PASSWORD_MASK + "@"),
 )
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    ``redis://:secret@host:6379/0`` -> ``redis://:***@host:6379/0``; a URL
+    without a password is returned unchanged.
+    """
+    return _URL_PASSWORD.sub(r"\1" + URL_PASSWORD_MASK + "@", text) if "://" in text else text
 
 
 def _may_hold_token(text: str) -> bool:
     """False only when no pattern of ``_PATTERNS`` can match ``text``.
 
     Each pattern needs one of these literals (``gh`` starts every ``gh?_``
-    token, ``redis`` both broker schemes), so a text holding none of them is
+    token, ``://`` every URL), so a text holding none of them is
     left as it is. ``author``, not ``authorization``: the pattern ignores case
     the Unicode way, where ``İ`` and ``ı`` match ``i`` but lowercase to other
     text. Keep this in step with ``_PATTERNS``.
@@ -66,7 +80,7 @@ def _may_hold_token(text: str) -> bool:
         or "github_pat_" in text
         or "sk-" in text
         or "eyJ" in text
-        or "redis" in text
+        or "://" in text
         or "-----BEGIN " in text
         or "author" in text.lower()
     )

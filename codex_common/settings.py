@@ -21,6 +21,7 @@ __all__ = [
     "ENV_FILE",
     "PLACEHOLDERS",
     "BaseProcessSettings",
+    "MIN_SECRET_LENGTH",
     "ConfigError",
     "LogFormat",
     "LogLevel",
@@ -36,12 +37,15 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 # Values copied from templates and tutorials, ``.env.example`` included: a receiver
 # keyed with one of them accepts forged deliveries from anybody who read the same
 # page, and a worker started with one fails every job at its first model call.
+# Every secret the project ships in an example (``.env.example``, README,
+# ``docker-compose.yml``) must be listed here: a test scans those files.
 PLACEHOLDERS: Final = frozenset(
     {
         "",
         "...",
         "changeme",
         "change-me",
+        "changethis",
         "development",
         "development-secret",
         "replace-me",
@@ -51,8 +55,13 @@ PLACEHOLDERS: Final = frozenset(
         "xxx",
         "your-key",
         "your-api-key",
+        "your-secret",
+        "your-webhook-secret",
     }
 )
+# A webhook secret shorter than this is refused: GitHub recommends a long random string,
+# and a short one can be guessed offline from one captured delivery and its signature.
+MIN_SECRET_LENGTH: Final = 16
 REDIS_SCHEMES: Final = ("redis", "rediss")
 # Query parameters both the receiver and the worker's broker transport honour.
 REDIS_QUERY: Final = frozenset({"db", "ssl_cert_reqs", "ssl_ca_certs"})

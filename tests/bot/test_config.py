@@ -96,16 +96,18 @@ def test_a_bad_dotenv_in_the_working_directory_does_not_reach_settings_built_in_
         ({}, "setting WEBHOOK_SECRET: is required"),
         ({"WEBHOOK_SECRET": ""}, "setting WEBHOOK_SECRET"),
         ({"WEBHOOK_SECRET": "changeme"}, "setting WEBHOOK_SECRET: holds a placeholder"),
-        ({"WEBHOOK_SECRET": "good-secret-1,short"}, "setting WEBHOOK_SECRET: holds a placeholder"),
-        ({"WEBHOOK_SECRET": "good-secret-1", "PORT": "http"}, "setting PORT:"),
-        ({"WEBHOOK_SECRET": "good-secret-1", "LOG_FORMAT": "xml"}, "setting LOG_FORMAT:"),
+        ({"WEBHOOK_SECRET": "good-secret-value-1,short"}, "setting WEBHOOK_SECRET: holds a placeholder"),
+        # 15 characters: one short of the minimum.
+        ({"WEBHOOK_SECRET": "fifteen-chars-x"}, "setting WEBHOOK_SECRET: holds a placeholder"),
+        ({"WEBHOOK_SECRET": "good-secret-value-1", "PORT": "http"}, "setting PORT:"),
+        ({"WEBHOOK_SECRET": "good-secret-value-1", "LOG_FORMAT": "xml"}, "setting LOG_FORMAT:"),
         # The worker's broker transport cannot use these: the receiver refuses them too.
         (
-            {"WEBHOOK_SECRET": "good-secret-1", "REDIS_URL": "unix:///run/redis.sock"},
+            {"WEBHOOK_SECRET": "good-secret-value-1", "REDIS_URL": "unix:///run/redis.sock"},
             "setting REDIS_URL: must be a redis://",
         ),
         (
-            {"WEBHOOK_SECRET": "good-secret-1", "REDIS_URL": "rediss://h:6380/0?ssl_certfile=c"},
+            {"WEBHOOK_SECRET": "good-secret-value-1", "REDIS_URL": "rediss://h:6380/0?ssl_certfile=c"},
             "setting REDIS_URL: has the parameter `ssl_certfile`",
         ),
     ],

@@ -19,7 +19,7 @@ from typing import Any
 import click
 import redis
 
-from codex_common.logs import configure_logging
+from codex_common.logs import configure_logging, mask_url
 from codex_common.settings import ENV_FILE, ConfigError, load_settings
 from workers.config import WorkerSettings
 from workers.github import GitHubApp
@@ -148,5 +148,5 @@ def doctor() -> None:
         sys.exit(2)
     checks = run_checks(settings)
     for item in checks:
-        click.echo(f"{item.name:<13} {'ok  ' if item.ok else 'FAIL'}  {item.detail}")
+        click.echo(f"{item.name:<13} {'ok  ' if item.ok else 'FAIL'}  {mask_url(item.detail)}")
     sys.exit(0 if all(item.ok for item in checks) else 1)
