@@ -60,6 +60,9 @@ class WebhookEvent:
     name: str
     delivery_id: str
     payload: dict[str, Any]
+    # The verified HMAC-SHA256 of the raw body (hex): the same body replayed under a new
+    # delivery id has the same digest, so the ledger recognises it.
+    body_digest: str = ""
 
     @property
     def action(self) -> str | None:
@@ -69,7 +72,7 @@ class WebhookEvent:
     @classmethod
     def from_http(cls, headers: Mapping[str, str], body: bytes, secrets: Sequence[bytes]) -> Self:
         """Verify, then decode. Raises ``SignatureError`` or ``BadDelivery``."""
-        verify(body, header(headers, "X-Hub-Signature-256"), secrets)
+        digest = verify(body, header(headers, "X-Hub-Signature-256"), secrets)
         name = header(headers, "X-GitHub-Event")
         delivery_id = header(headers, "X-GitHub-Delivery")
         if not name:
@@ -79,4 +82,9 @@ class WebhookEvent:
         if len(delivery_id) > _MAX_ID or not delivery_id.isprintable():
             raise BadDelivery("X-GitHub-Delivery is not a delivery id")
         payload = decode_body(body, header(headers, "Content-Type"))
-        return cls(name=name.strip(), delivery_id=delivery_id.strip(), payload=payload)
+        return cls(
+            name=name.strip(),
+            delivery_id=delivery_id.strip(),
+            payload=payload,
+            body_digest=digest,
+        )

@@ -29,12 +29,14 @@ class Intake:
     messages: MessageFactory
     metrics: Metrics
 
-    async def accept(self, delivery_id: str, route: Route) -> Accepted:
+    async def accept(self, delivery_id: str, body_digest: str, route: Route) -> Accepted:
         """Raises ``BrokerUnavailable`` (503): then nothing was recorded or queued."""
         assert route.job is not None
         started = time.perf_counter()
         job_id, message = self.messages.build(route.task, route.queue, route.job)
-        earlier = await self.ledger.accept(delivery_id, route.queue, message, job_id)
+        earlier = await self.ledger.accept(
+            delivery_id, body_digest, route.queue, message, job_id
+        )
         if earlier is not None:
             return Accepted(job_id=earlier or None, duplicate=True)
         self.metrics.enqueue_seconds.observe(time.perf_counter() - started)

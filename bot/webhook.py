@@ -152,7 +152,7 @@ class WebhookEndpoint:
                 )
             status = 202 if decision.kind == "ignored" else 200
             return status, {"status": decision.kind, "reason": decision.reason}
-        accepted = await self.intake.accept(event.delivery_id, decision)
+        accepted = await self.intake.accept(event.delivery_id, event.body_digest, decision)
         outcome = "duplicate" if accepted.duplicate else "accepted"
         self.metrics.deliveries.labels(event.name, outcome).inc()
         if _stdlib_log.isEnabledFor(logging.INFO):

@@ -285,9 +285,9 @@ def test_the_ledger_loads_its_script_when_redis_does_not_know_it(
         ledger = DeliveryLedger(client, ttl_seconds=60)
         try:
             return [
-                await ledger.accept("d-1", "q-test", b"message-1", "job-1"),
-                await ledger.accept("d-1", "q-test", b"message-again", "job-1"),
-                await ledger.accept("d-2", "q-test", b"message-2", "job-2"),
+                await ledger.accept("d-1", "body-1", "q-test", b"message-1", "job-1"),
+                await ledger.accept("d-1", "body-1", "q-test", b"message-again", "job-1"),
+                await ledger.accept("d-2", "body-2", "q-test", b"message-2", "job-2"),
             ]
         finally:
             await client.aclose()
@@ -299,10 +299,33 @@ def test_the_ledger_loads_its_script_when_redis_does_not_know_it(
     assert 0 < redis_client.ttl("codex:delivery:d-1") <= 60
 
 
+def test_the_ledger_treats_a_body_seen_before_as_a_duplicate_whatever_its_delivery_id(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    async def scenario() -> list[str | None]:
+        client = BrokerClient.from_url(redis_server.url, timeout=5)
+        ledger = DeliveryLedger(client, ttl_seconds=60)
+        try:
+            return [
+                await ledger.accept("d-1", "same-body", "q-replay", b"message-1", "job-1"),
+                await ledger.accept("d-2", "same-body", "q-replay", b"message-2", "job-2"),
+                await ledger.accept("d-3", "same-body", "q-replay", b"message-3", "job-3"),
+            ]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == [None, "job-1", "job-1"]
+    assert redis_client.lrange("q-replay", 0, -1) == [b"message-1"]
+    # The replays record nothing: their delivery ids stay unknown.
+    assert redis_client.get("codex:delivery:d-2") is None
+    assert redis_client.get("codex:body:same-body") == b"accepted:job-1"
+    assert 0 < redis_client.ttl("codex:body:same-body") <= 60
+
+
 def test_the_ledger_maps_broker_failures_to_503() -> None:
     async def scenario() -> None:
         client = BrokerClient.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=1)
-        await DeliveryLedger(client, ttl_seconds=60).accept("d", "q", b"m", "j")
+        await DeliveryLedger(client, ttl_seconds=60).accept("d", "b", "q", b"m", "j")
 
     with pytest.raises(BrokerUnavailable):
         asyncio.run(scenario())

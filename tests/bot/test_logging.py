@@ -108,7 +108,7 @@ def test_a_bug_on_the_hot_path_is_500_and_logged_with_the_delivery_id(
     redis_client: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken(self: Intake, delivery_id: str, route: object) -> None:
+    async def broken(self: Intake, delivery_id: str, body_digest: str, route: object) -> None:
         raise RuntimeError("a bug, not a refusal")
 
     monkeypatch.setattr(Intake, "accept", broken)

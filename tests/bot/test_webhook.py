@@ -336,11 +336,14 @@ def test_concurrent_copies_of_deliveries_enqueue_each_once(
 ) -> None:
     """Many deliveries in flight on one event loop, sharing one pipelined connection."""
     app = create_app(make_settings(redis_server.url))
-    body = fixture_bytes("pull_request.opened.json")
+    fixture = fixture_bytes("pull_request.opened.json")
     deliveries = [str(uuid.uuid4()) for _ in range(40)]
+    # Each delivery its own body (trailing blanks): one body is one delivery to the ledger.
+    bodies = {delivery: fixture + b" " * n for n, delivery in enumerate(deliveries)}
 
     async def deliver(delivery: str) -> int:
         sent: list[dict] = []
+        body = bodies[delivery]
         chunks = [body[:1000], body[1000:]]
 
         async def receive() -> dict:
@@ -399,3 +402,18 @@ def test_a_client_that_disconnects_mid_body_gets_no_answer_and_nothing_is_queued
     asyncio.run(app(scope, receive, send))
     assert sent == []
     assert redis_client.llen("reviews") == 0
+
+
+def test_the_same_body_under_a_new_delivery_id_is_a_duplicate(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    body = fixture_bytes("issue_comment.created.json")
+    first, first_body = post(client, "issue_comment", body)
+    replays = [post(client, "issue_comment", body) for _ in range(3)]
+    assert first == 202
+    assert [(status, answer["status"]) for status, answer in replays] == [(200, "duplicate")] * 3
+    assert {answer["job_id"] for _, answer in replays} == {first_body["job_id"]}
+    assert redis_client.llen("commands") == 1
+    # One byte more is another body: accepted.
+    assert post(client, "issue_comment", body + b" ")[0] == 202
+    assert redis_client.llen("commands") == 2
