@@ -64,9 +64,10 @@ class DeliveryLedger:
         """Push ``message`` on ``queue`` and record the delivery, atomically, in one round trip.
 
         Returns ``None`` when this call accepted it, or the job id recorded earlier for
-        a duplicate, by delivery id or by body (then nothing is pushed). Raises ``BrokerUnavailable``; then nothing
-        was recorded and nothing was pushed, unless the reply alone was lost, in which
-        case GitHub's redelivery is answered as a duplicate.
+        a duplicate, by delivery id or by body (then nothing is pushed). Raises
+        ``BrokerUnavailable``; then nothing was recorded and nothing was pushed, unless
+        the reply alone was lost, in which case GitHub's redelivery is answered as a
+        duplicate.
         """
         args = (
             self.key(delivery_id),

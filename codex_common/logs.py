@@ -5,8 +5,8 @@ Celery, kombu) through one formatter: JSON lines in production, readable lines
 in a terminal. Every record passes ``Redactor`` last before rendering, which
 replaces the configured secrets' values and anything shaped like a GitHub or
 OpenAI token, a PEM block or an ``Authorization`` header value with
-``[REDACTED]``, and the password of any URL (``redis://:pw@host``) with ``***``
-(``mask_url`` does the same for text printed outside the logs, as ``doctor`` does). Bind ``delivery_id`` with ``structlog.contextvars`` so every
+``[REDACTED]``, and the password of any URL (``redis://:pw@host``) with
+``***`` (``mask_url`` does the same for text printed outside the logs). Bind ``delivery_id`` with ``structlog.contextvars`` so every
 line of one delivery carries it.
 
 The receiver writes one line per delivery at INFO, so a line must stay cheap:
@@ -29,7 +29,7 @@ import structlog
 from structlog.typing import Processor
 
 REDACTED = "[REDACTED]"
-URL_PASSWORD_MASK = "***"
+URL_PASSWORD_MASK = "***"  # noqa: S105 (the mask, not a password)
 # ``scheme://user:password@``: the password is everything up to the last ``@`` of the
 # authority (a password may hold ``@`` and ``:``, percent-encoded or not).
 _URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^/\s]*@")

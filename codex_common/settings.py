@@ -19,9 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ENV_FILE",
+    "MIN_SECRET_LENGTH",
     "PLACEHOLDERS",
     "BaseProcessSettings",
-    "MIN_SECRET_LENGTH",
     "ConfigError",
     "LogFormat",
     "LogLevel",

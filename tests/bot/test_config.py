@@ -96,7 +96,10 @@ def test_a_bad_dotenv_in_the_working_directory_does_not_reach_settings_built_in_
         ({}, "setting WEBHOOK_SECRET: is required"),
         ({"WEBHOOK_SECRET": ""}, "setting WEBHOOK_SECRET"),
         ({"WEBHOOK_SECRET": "changeme"}, "setting WEBHOOK_SECRET: holds a placeholder"),
-        ({"WEBHOOK_SECRET": "good-secret-value-1,short"}, "setting WEBHOOK_SECRET: holds a placeholder"),
+        (
+            {"WEBHOOK_SECRET": "good-secret-value-1,short"},
+            "setting WEBHOOK_SECRET: holds a placeholder",
+        ),
         # 15 characters: one short of the minimum.
         ({"WEBHOOK_SECRET": "fifteen-chars-x"}, "setting WEBHOOK_SECRET: holds a placeholder"),
         ({"WEBHOOK_SECRET": "good-secret-value-1", "PORT": "http"}, "setting PORT:"),

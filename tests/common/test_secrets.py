@@ -67,7 +67,7 @@ def test_a_secret_one_character_short_is_refused_and_the_minimum_accepted() -> N
         ("redis://:secret@host:6379/0", "redis://:***@host:6379/0"),
         ("rediss://user:p%40ss@host:6380/1?ssl_cert_reqs=none", "rediss://user:***@host:6380/1?ssl_cert_reqs=none"),
         ("redis://:p@ss:w@host/0", "redis://:***@host/0"),
-        ("Redis at redis://u:pw@h:1/0 does not answer", "Redis at redis://u:***@h:1/0 does not answer"),
+        ("Redis at redis://u:pw@h:1/0 is down", "Redis at redis://u:***@h:1/0 is down"),
         ("https://proxy.example:8080/path", "https://proxy.example:8080/path"),
         ("redis://host:6379/0", "redis://host:6379/0"),
         ("redis://user@host/0", "redis://user@host/0"),
