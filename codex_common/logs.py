@@ -6,8 +6,9 @@ in a terminal. Every record passes ``Redactor`` last before rendering, which
 replaces the configured secrets' values and anything shaped like a GitHub or
 OpenAI token, a PEM block or an ``Authorization`` header value with
 ``[REDACTED]``, and the password of any URL (``redis://:pw@host``) with
-``***`` (``mask_url`` does the same for text printed outside the logs). Bind ``delivery_id`` with ``structlog.contextvars`` so every
-line of one delivery carries it.
+``***`` (``mask_url`` does the same for text printed outside the logs). Bind
+``delivery_id`` with ``structlog.contextvars`` so every line of one delivery
+carries it.
 
 The receiver writes one line per delivery at INFO, so a line must stay cheap:
 a text runs the token patterns only when it holds one of their literal
