@@ -6,7 +6,8 @@
     ├── SignatureError          401  missing, forged or sha1-only signature
     ├── PayloadTooLarge         413  body over the configured cap
     ├── BadDelivery             400  missing headers, undecodable body, bad payload shape
-    └── BrokerUnavailable       503  the queue (or the ledger beside it) is unreachable
+    ├── BrokerUnavailable       503  the queue (or the ledger beside it) is unreachable
+    └── ReceiverBusy            503  too many bodies being read at once; nothing was read
 
 Everything else reaching the handler is a bug and answers 500 through the
 framework's own handler.
@@ -41,11 +42,16 @@ class BrokerUnavailable(WebhookError):
     pass
 
 
+class ReceiverBusy(WebhookError):
+    pass
+
+
 STATUS: Final[dict[type[WebhookError], int]] = {
     SignatureError: 401,
     PayloadTooLarge: 413,
     BadDelivery: 400,
     BrokerUnavailable: 503,
+    ReceiverBusy: 503,
 }
 
 

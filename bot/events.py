@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 from urllib.parse import parse_qs
 
 import orjson
@@ -18,6 +18,8 @@ from bot.errors import BadDelivery
 from bot.signatures import verify
 
 _MAX_ID = 200
+# A raw body: ``bytes``, or the ``bytearray`` a large body was read into (never copied).
+Body: TypeAlias = bytes | bytearray
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -31,10 +33,10 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def decode_body(body: bytes, content_type: str | None) -> dict[str, Any]:
+def decode_body(body: Body, content_type: str | None) -> dict[str, Any]:
     """The JSON object in ``body``; form bodies carry it in ``payload``."""
     media = (content_type or "application/json").split(";", 1)[0].strip().lower()
-    raw: bytes | str = body
+    raw: Body | str = body
     if media == "application/x-www-form-urlencoded":
         try:
             fields = parse_qs(body.decode("utf-8"), strict_parsing=False)
@@ -70,7 +72,7 @@ class WebhookEvent:
         return action if isinstance(action, str) else None
 
     @classmethod
-    def from_http(cls, headers: Mapping[str, str], body: bytes, secrets: Sequence[bytes]) -> Self:
+    def from_http(cls, headers: Mapping[str, str], body: Body, secrets: Sequence[bytes]) -> Self:
         """Verify, then decode. Raises ``SignatureError`` or ``BadDelivery``."""
         digest = verify(body, header(headers, "X-Hub-Signature-256"), secrets)
         name = header(headers, "X-GitHub-Event")

@@ -34,9 +34,7 @@ class Intake:
         assert route.job is not None
         started = time.perf_counter()
         job_id, message = self.messages.build(route.task, route.queue, route.job)
-        earlier = await self.ledger.accept(
-            delivery_id, body_digest, route.queue, message, job_id
-        )
+        earlier = await self.ledger.accept(delivery_id, body_digest, route.queue, message, job_id)
         if earlier is not None:
             return Accepted(job_id=earlier or None, duplicate=True)
         self.metrics.enqueue_seconds.observe(time.perf_counter() - started)

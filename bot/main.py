@@ -2,9 +2,11 @@
 
 Routes: ``POST /api/github/webhooks`` (``bot.webhook``, plain ASGI: the hot
 path, dispatched by ``Receiver`` ahead of FastAPI), ``GET /healthz`` (process
-alive), ``GET /readyz`` (broker reachable), ``GET /metrics`` (Prometheus). The
-webhook route is documented in the OpenAPI schema like the others although no
-FastAPI handler serves it.
+alive), ``GET /readyz`` (broker reachable). ``GET /metrics`` (Prometheus) is
+served by a listener of its own on ``METRICS_HOST:METRICS_PORT``, started with
+the app's lifespan, never on this port. ``/docs``, ``/redoc`` and
+``/openapi.json`` exist only with ``OPENAPI_DOCS`` on; the webhook route is
+documented in the schema like the others although no FastAPI handler serves it.
 """
 
 from __future__ import annotations
@@ -15,21 +17,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST
+from fastapi.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.broker import BrokerClient, BrokerError
 from bot.config import ConfigError, WebSettings
 from bot.deliveries import DeliveryLedger
 from bot.intake import Intake
-from bot.metrics import Metrics
+from bot.limits import BodyBudget, HostileLog
+from bot.metrics import Metrics, start_listener
 from bot.queue import MessageFactory
 from bot.routing import Identity
 from bot.webhook import Receive, Scope, Send, WebhookEndpoint
 from codex_common.jobs import COMMAND_QUEUE, REVIEW_QUEUE
+from codex_common.logs import get_logger
 
 WEBHOOK_PATH = "/api/github/webhooks"
+log = get_logger("bot.main")
 
 _WEBHOOK_RESPONSES: dict[str, dict[str, Any]] = {
     "200": {"description": "ping, logged event, or a duplicate delivery"},
@@ -66,6 +70,13 @@ class Receiver:
             await self.app(scope, receive, send)
 
 
+async def _flush_every(hostile: HostileLog) -> None:
+    """Report refusals counted but not logged yet, once their interval has passed."""
+    while True:
+        await asyncio.sleep(hostile.interval)
+        hostile.flush()
+
+
 def create_app(settings: WebSettings) -> Receiver:
     """Build the receiver. Opens no connection: the broker is connected on first use."""
     if not settings.redis_url:
@@ -84,20 +95,61 @@ def create_app(settings: WebSettings) -> Receiver:
         messages=messages,
         metrics=metrics,
     )
+    limits = settings.limits()
     endpoint = WebhookEndpoint(
         secrets=settings.secret_values(),
         identity=Identity(app_id=settings.app_id, app_slug=settings.app_slug),
         intake=intake,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        budget=BodyBudget(max_bodies=limits.max_body_reads, max_bytes=limits.body_buffer_bytes),
+        hostile=HostileLog(interval=limits.hostile_log_interval_seconds),
     )
+
+    async def scrape() -> bytes:
+        queues = (REVIEW_QUEUE, COMMAND_QUEUE)
+        # Both in one round trip; a broker that is down simply reports no depth.
+        replies = await asyncio.gather(
+            *(client.checked("LLEN", queue) for queue in queues), return_exceptions=True
+        )
+        depths = {q: n for q, n in zip(queues, replies, strict=True) if isinstance(n, int)}
+        return metrics.render(depths)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await client.aclose()
+        listener = None
+        if settings.metrics_port:
+            try:
+                listener = await start_listener(
+                    settings.metrics_host, settings.metrics_port, scrape
+                )
+            except OSError as exc:
+                # Metrics are not worth refusing deliveries for: the receiver runs on.
+                log.error(
+                    "metrics listener not started",
+                    host=settings.metrics_host,
+                    port=settings.metrics_port,
+                    error=str(exc),
+                )
+        flusher = asyncio.create_task(_flush_every(endpoint.hostile))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            if listener is not None:
+                listener.close()
+            endpoint.hostile.flush(force=True)
+            await client.aclose()
 
-    app = FastAPI(title="codex-review-bot receiver", version="0.1.0", lifespan=lifespan)
+    docs = settings.openapi_docs
+    app = FastAPI(
+        title="codex-review-bot receiver",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.router.routes.insert(0, Route(WEBHOOK_PATH, endpoint, methods=["POST"]))
 
     @app.get("/healthz")
@@ -111,16 +163,6 @@ def create_app(settings: WebSettings) -> Receiver:
         except BrokerError:
             return JSONResponse({"status": "broker unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
-
-    @app.get("/metrics")
-    async def prometheus() -> Response:
-        queues = (REVIEW_QUEUE, COMMAND_QUEUE)
-        # Both in one round trip; a broker that is down simply reports no depth.
-        replies = await asyncio.gather(
-            *(client.checked("LLEN", queue) for queue in queues), return_exceptions=True
-        )
-        depths = {q: n for q, n in zip(queues, replies, strict=True) if isinstance(n, int)}
-        return Response(metrics.render(depths), media_type=CONTENT_TYPE_LATEST)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -16,12 +16,12 @@ from bot.errors import SignatureError
 _PREFIX = "sha256="
 
 
-def sign(secret: bytes, body: bytes) -> str:
+def sign(secret: bytes, body: bytes | bytearray) -> str:
     """The header value GitHub sends for ``body`` under ``secret``."""
     return _PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def verify(body: bytes, header: str | None, secrets: Sequence[bytes]) -> str:
+def verify(body: bytes | bytearray, header: str | None, secrets: Sequence[bytes]) -> str:
     """Raise ``SignatureError`` unless ``header`` signs ``body`` under one of ``secrets``.
 
     Every secret is compared in constant time, and all are tried, so the time

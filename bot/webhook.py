@@ -1,6 +1,7 @@
 """``POST /api/github/webhooks`` as a plain ASGI app: the receiver's hot path.
 
-Per delivery: read the raw body up to the cap, ``WebhookEvent.from_http``
+Per delivery: reserve room for the body in the ``BodyBudget`` (or answer 503
+unread), read the raw body up to the cap, ``WebhookEvent.from_http``
 (signature over the raw bytes first, then decode), ``route``, and for a job
 ``Intake.accept`` (one Redis round trip on the event loop), then one JSON
 answer. No framework layer sits in between: no dependency injection, no
@@ -10,6 +11,8 @@ decoded in a worker thread so one huge delivery does not stall the others.
 Errors of the boundary (``bot.errors``) become their status here, through
 ``status_of``; anything else is a bug, logged with the delivery id and answered
 500. A client that disconnects before its body arrived gets no answer.
+Refusals a client without the secret can cause (401, 413, 503 busy) are
+logged through ``HostileLog``, at most one line per kind and interval.
 """
 
 from __future__ import annotations
@@ -22,9 +25,16 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from bot.errors import PayloadTooLarge, WebhookError, status_of
-from bot.events import WebhookEvent
+from bot.errors import (
+    PayloadTooLarge,
+    ReceiverBusy,
+    SignatureError,
+    WebhookError,
+    status_of,
+)
+from bot.events import Body, WebhookEvent
 from bot.intake import Intake
+from bot.limits import BodyBudget, HostileLog
 from bot.metrics import Metrics
 from bot.routing import Identity, Route, route
 from codex_common.logs import get_logger
@@ -52,6 +62,7 @@ _WANTED = {
     )
 }
 _JSON = (b"content-type", b"application/json")
+_CLOSE = (b"connection", b"close")
 
 
 class _Disconnected(Exception):
@@ -68,39 +79,104 @@ def request_headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-async def read_capped(receive: Receive, declared: str | None, limit: int) -> bytes:
-    """The raw body, refusing anything over ``limit`` bytes without reading it all."""
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+def declared_length(declared: str | None, limit: int) -> int | None:
+    """The body size the client announced, or None; raises ``PayloadTooLarge`` over ``limit``."""
+    if declared is None:
+        return None
+    if not declared.isdigit():
+        raise PayloadTooLarge("Content-Length is not a number")
+    size = int(declared)
+    if size > limit:
         raise PayloadTooLarge(f"body over {limit} bytes")
+    return size
+
+
+async def read_capped(receive: Receive, size: int | None, limit: int) -> Body:
+    """The raw body, refusing anything over ``limit`` bytes without reading it all.
+
+    With ``size`` known the body goes into one buffer of that size (no list of
+    chunks, no second copy to join them); a body longer than it announced is
+    refused like one over the cap.
+    """
+    if size is not None:
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        filled = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _Disconnected
+            chunk: bytes = message.get("body", b"")
+            end = filled + len(chunk)
+            if end > size:
+                raise PayloadTooLarge("body longer than its Content-Length")
+            view[filled:end] = chunk
+            filled = end
+            if not message.get("more_body", False):
+                if filled != size:
+                    raise _Disconnected
+                view.release()
+                return buffer
     chunks: list[bytes] = []
-    size = 0
+    total = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             raise _Disconnected
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:
             raise PayloadTooLarge(f"body over {limit} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+_UNKNOWN_LENGTH_STEP = 64 * 1024
+_BUSY = "too many deliveries being read at once; retry later"
+
+
+class _BudgetedReceive:
+    """``receive`` for a body without ``Content-Length``: each chunk must fit the budget."""
+
+    def __init__(self, receive: Receive, budget: BodyBudget, room: int) -> None:
+        self._receive = receive
+        self._budget = budget
+        self.room = room
+        self._read = 0
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        self._read += len(message.get("body", b""))
+        if self._read > self.room:
+            more = max(self._read - self.room, _UNKNOWN_LENGTH_STEP)
+            if not self._budget.try_grow(more):
+                raise ReceiverBusy(_BUSY)
+            self.room += more
+        return message
+
+
 def _verify_and_route(
-    headers: dict[str, str], body: bytes, secrets: tuple[bytes, ...], identity: Identity
+    headers: dict[str, str], body: Body, secrets: tuple[bytes, ...], identity: Identity
 ) -> tuple[WebhookEvent, Route]:
     event = WebhookEvent.from_http(headers, body, secrets)
     return event, route(event, identity)
 
 
 async def respond(
-    send: Send, status: int, answer: dict[str, Any], *, retry_after: int | None = None
+    send: Send,
+    status: int,
+    answer: dict[str, Any],
+    *,
+    retry_after: int | None = None,
+    close: bool = False,
 ) -> None:
     body = orjson.dumps(answer)
     headers = [_JSON, (b"content-length", b"%d" % len(body))]
     if retry_after is not None:
         headers.append((b"retry-after", b"%d" % retry_after))
+    if close:
+        headers.append(_CLOSE)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -114,6 +190,8 @@ class WebhookEndpoint:
     intake: Intake
     metrics: Metrics
     max_body_bytes: int
+    budget: BodyBudget
+    hostile: HostileLog
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
@@ -134,7 +212,22 @@ class WebhookEndpoint:
     async def _handle(
         self, headers: dict[str, str], receive: Receive
     ) -> tuple[int, dict[str, Any]]:
-        body = await read_capped(receive, headers.get("content-length"), self.max_body_bytes)
+        size = declared_length(headers.get("content-length"), self.max_body_bytes)
+        # Room for the whole body before a byte of it is read; a body of unknown length
+        # reserves as it arrives (``_BudgetedReceive``).
+        room = _UNKNOWN_LENGTH_STEP if size is None else size
+        if not self.budget.try_reserve(room):
+            raise ReceiverBusy(_BUSY)
+        metered = _BudgetedReceive(receive, self.budget, room)
+        try:
+            return await self._read_and_accept(headers, metered if size is None else receive, size)
+        finally:
+            self.budget.release(metered.room)
+
+    async def _read_and_accept(
+        self, headers: dict[str, str], receive: Receive, size: int | None
+    ) -> tuple[int, dict[str, Any]]:
+        body = await read_capped(receive, size, self.max_body_bytes)
         if len(body) > OFF_LOOP_BYTES:
             event, decision = await run_in_threadpool(
                 _verify_and_route, headers, body, self.secrets, self.identity
@@ -172,11 +265,22 @@ class WebhookEndpoint:
         # sender's word only, and must not mint metric labels.
         event = headers.get("x-github-event") if status not in (401, 413) else None
         self.metrics.deliveries.labels(event or "unverified", f"rejected_{status}").inc()
-        log.warning(
-            "delivery refused",
-            status=status,
-            error=exc.detail,
-            delivery_id=headers.get("x-github-delivery"),
-        )
+        # The sender's word, shortened: it only helps find the delivery in GitHub's log.
+        delivery_id = (headers.get("x-github-delivery") or "")[:80] or None
+        if isinstance(exc, SignatureError):
+            self.hostile.record("bad_signature", error=exc.detail, delivery_id=delivery_id)
+        elif isinstance(exc, PayloadTooLarge):
+            self.hostile.record("body_too_large", error=exc.detail, delivery_id=delivery_id)
+        elif isinstance(exc, ReceiverBusy):
+            self.hostile.record("bodies_busy", delivery_id=delivery_id)
+        else:
+            log.warning(
+                "delivery refused",
+                status=status,
+                error=exc.detail,
+                delivery_id=headers.get("x-github-delivery"),
+            )
         retry_after = 30 if status == 503 else None
-        await respond(send, status, {"error": exc.detail}, retry_after=retry_after)
+        # A body left unread (413, busy) is not read later either: the connection closes.
+        close = isinstance(exc, PayloadTooLarge | ReceiverBusy)
+        await respond(send, status, {"error": exc.detail}, retry_after=retry_after, close=close)

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
@@ -50,20 +51,31 @@ def _settings_or_exit(build: Callable[[], _T]) -> _T:
 
 
 def _run_web(settings: WebSettings) -> None:
-    import uvicorn
+    from bot.server import GuardedConfig, GuardedHttpProtocol, raise_file_limit, serve
 
-    uvicorn.run(
+    limits = settings.limits()
+    allowed = raise_file_limit(limits.max_connections)
+    if allowed < limits.max_connections:
+        log.warning(
+            "open-file limit too low for MAX_CONNECTIONS: lowered",
+            max_connections=limits.max_connections,
+            lowered_to=allowed,
+        )
+        limits = replace(limits, max_connections=allowed)
+    config = GuardedConfig(
         "bot.asgi:app_from_env",
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.web_workers,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpProtocol,
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=8,
+        limits=limits,
     )
+    serve(config)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -45,12 +45,13 @@ def delivery_headers(
 
 
 def make_settings(redis_url: str, **extra: Any) -> WebSettings:
+    """Settings for an app under test; the metrics listener is off unless a port is given."""
     return WebSettings(
         webhook_secret=f"{SECRET},{OLD_SECRET}",  # type: ignore[arg-type]
         redis_url=redis_url,
         log_format="json",
         _env_file=None,  # type: ignore[call-arg]
-        **extra,
+        **{"metrics_port": 0, **extra},
     )
 
 

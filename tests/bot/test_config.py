@@ -110,7 +110,10 @@ def test_a_bad_dotenv_in_the_working_directory_does_not_reach_settings_built_in_
             "setting REDIS_URL: must be a redis://",
         ),
         (
-            {"WEBHOOK_SECRET": "good-secret-value-1", "REDIS_URL": "rediss://h:6380/0?ssl_certfile=c"},
+            {
+                "WEBHOOK_SECRET": "good-secret-value-1",
+                "REDIS_URL": "rediss://h:6380/0?ssl_certfile=c",
+            },
             "setting REDIS_URL: has the parameter `ssl_certfile`",
         ),
     ],
@@ -160,8 +163,10 @@ _BASE = {"APP_ID": "1", "OPENAI_API_KEY": "sk-x"}
         ({**_BASE, "OPENAI_API_KEY": "sk-a,changeme"}, "setting OPENAI_API_KEY: holds a"),
         ({**_BASE, "MODEL_PRICES": "{x"}, "setting MODEL_PRICES: is not valid JSON"),
         ({**_BASE, "MODEL_PRICES": '{"m": {"input": 1}}'}, "setting MODEL_PRICES: a price"),
-        ({**_BASE, "MODEL_PRICES": '{"m": {"input": -1, "cached_input": 0, "output": 1}}'},
-         "setting MODEL_PRICES: is not a valid price table"),
+        (
+            {**_BASE, "MODEL_PRICES": '{"m": {"input": -1, "cached_input": 0, "output": 1}}'},
+            "setting MODEL_PRICES: is not a valid price table",
+        ),
         ({**_BASE, "AZURE_OPENAI_DEPLOYMENTS": "[1]"}, "setting AZURE_OPENAI_DEPLOYMENTS: must"),
         ({**_BASE, "AZURE_OPENAI_DEPLOYMENTS": "{x"}, "setting AZURE_OPENAI_DEPLOYMENTS: is not"),
         ({**_BASE, "OPENAI_BASE_URL": "api.openai.com"}, "setting OPENAI_BASE_URL: must be"),

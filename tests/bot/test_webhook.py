@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
@@ -24,7 +26,7 @@ from tests.bot.conftest import (
     make_settings,
     queued_jobs,
 )
-from workers.redis_server import RedisServer
+from workers.redis_server import RedisServer, free_port
 
 
 def kill(server: RedisServer) -> None:
@@ -270,16 +272,30 @@ def test_broker_down_is_503_then_the_redelivery_is_accepted(tmp_path: Path) -> N
         kill(server)
 
 
-def test_health_and_metrics(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").status_code == 200
-    post(client, "pull_request", fixture_bytes("pull_request.opened.json"))
-    post(client, "issues", fixture_bytes("issues.opened.json"))
-    body = fixture_bytes("ping.json")
-    client.post(
-        WEBHOOK_PATH, content=body, headers=delivery_headers("ping", body, secret="wrong-secret")
-    )
-    text = client.get("/metrics").text
+def test_health_here_and_metrics_on_their_own_listener(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    port = free_port()
+    app = create_app(make_settings(redis_server.url, metrics_port=port))
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").status_code == 200
+        post(client, "pull_request", fixture_bytes("pull_request.opened.json"))
+        post(client, "issues", fixture_bytes("issues.opened.json"))
+        body = fixture_bytes("ping.json")
+        client.post(
+            WEBHOOK_PATH,
+            content=body,
+            headers=delivery_headers("ping", body, secret="wrong-secret"),
+        )
+        # Not on the webhook port.
+        assert client.get("/metrics").status_code == 404
+        response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert httpx.get(f"http://127.0.0.1:{port}/other", timeout=5).status_code == 404
+        assert httpx.post(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 405
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
     assert 'codex_webhook_deliveries_total{event="pull_request",outcome="accepted"} 1.0' in text
     assert 'codex_webhook_deliveries_total{event="issues",outcome="ignored"} 1.0' in text
     assert 'codex_webhook_deliveries_total{event="unverified",outcome="rejected_401"} 1.0' in text
@@ -287,15 +303,38 @@ def test_health_and_metrics(client: TestClient) -> None:
     assert "codex_enqueue_seconds_count 1.0" in text
 
 
-def test_other_methods_on_the_webhook_path_are_405_and_the_schema_lists_it(
-    client: TestClient,
+def test_the_openapi_pages_are_off_by_default(client: TestClient) -> None:
+    for path in ("/docs", "/redoc", "/openapi.json", "/metrics"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_a_metrics_port_in_use_leaves_the_receiver_serving(
+    redis_server: RedisServer, redis_client: redis.Redis, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert client.get(WEBHOOK_PATH).status_code == 405
-    schema = client.get("/openapi.json").json()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        app = create_app(make_settings(redis_server.url, metrics_port=port))
+        with TestClient(app) as client:
+            body = fixture_bytes("pull_request.opened.json")
+            assert post(client, "pull_request", body)[0] == 202
+    assert "metrics listener not started" in capsys.readouterr().out
+
+
+def test_other_methods_on_the_webhook_path_are_405_and_the_schema_lists_it(
+    redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    app = create_app(make_settings(redis_server.url, openapi_docs=True))
+    with TestClient(app) as client:
+        assert client.get(WEBHOOK_PATH).status_code == 405
+        assert client.get("/docs").status_code == 200
+        schema = client.get("/openapi.json").json()
     assert set(schema["paths"][WEBHOOK_PATH]["post"]["responses"]) == {
         "200", "202", "400", "401", "413", "503"
     }  # fmt: skip
     assert "/healthz" in schema["paths"]
+    assert "/metrics" not in schema["paths"]
 
 
 def test_a_large_delivery_is_verified_off_the_event_loop_and_accepted(
@@ -318,7 +357,14 @@ def test_a_broker_that_never_answers_is_503_with_retry_after() -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(64)
         port = silent.getsockname()[1]
-        app = create_app(make_settings(f"redis://127.0.0.1:{port}/0", broker_timeout_seconds=0.2))
+        metrics_port = free_port()
+        app = create_app(
+            make_settings(
+                f"redis://127.0.0.1:{port}/0",
+                broker_timeout_seconds=0.2,
+                metrics_port=metrics_port,
+            )
+        )
         with TestClient(app) as client:
             body = fixture_bytes("pull_request.opened.json")
             response = client.post(
@@ -328,7 +374,9 @@ def test_a_broker_that_never_answers_is_503_with_retry_after() -> None:
             assert response.headers["retry-after"] == "30"
             assert "unreachable" in response.json()["error"]
             assert client.get("/readyz").status_code == 503
-            assert "codex_queue_depth{" not in client.get("/metrics").text
+            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+            assert metrics.status_code == 200
+            assert "codex_queue_depth{" not in metrics.text
 
 
 def test_concurrent_copies_of_deliveries_enqueue_each_once(
