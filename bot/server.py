@@ -44,7 +44,9 @@ log = get_logger("bot.server")
 # Descriptors a process needs besides its client connections: the listening socket,
 # Redis, logs, the metrics listener, the event loop's own.
 SPARE_FILES = 64
-_IDLE, _HEADERS, _BODY, _APP = range(4)
+_IDLE, _HEADERS, _BODY, _APP, _DISCARD = range(5)
+# How long a refused connection's remaining bytes are read and dropped before it closes.
+_LINGER_SECONDS = 2.0
 _431 = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
     b"content-type: text/plain; charset=utf-8\r\n"
@@ -167,6 +169,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     # Bytes in
     def data_received(self, data: bytes) -> None:
+        if self.phase == _DISCARD:
+            return
         if self.phase in (_IDLE, _HEADERS):
             room = self.limits.max_header_bytes - self.header_bytes
             # Headers end within the room left (their final blank line included): fine.
@@ -181,9 +185,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _refuse_headers(self) -> None:
         self.guard.record("header_too_large", self.loop)
         self._cancel_deadline()
-        if not self.transport.is_closing():
-            self.transport.write(_431)
-            self.transport.close()
+        if self.transport.is_closing():
+            return
+        self.transport.write(_431)
+        # A lingering close: closing with the client's bytes unread would reset the
+        # connection and could destroy the answer in flight. Send it, end our side, and
+        # read (and drop) what the client still sends for a moment before closing.
+        self.phase = _DISCARD
+        self.guard.evictable.pop(self, None)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.deadline = self.loop.call_later(_LINGER_SECONDS, self.transport.abort)
 
     def send_400_response(self, msg: str) -> None:
         self.guard.record("invalid_request", self.loop)
