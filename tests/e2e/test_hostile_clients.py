@@ -302,6 +302,24 @@ def test_a_slow_header_is_cut_off_and_the_cut_is_logged(tmp_path: Path) -> None:
             server.process.stderr.close()
 
 
+def test_a_kept_alive_connection_serves_many_deliveries(receiver: Receiver) -> None:
+    # Header counting and deadlines start again with each request on one connection.
+    with httpx.Client(base_url=receiver.base, timeout=5) as client:
+        statuses = []
+        for number in range(100, 150):
+            body = pr_body(number)
+            headers = {
+                "X-GitHub-Event": "pull_request",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": sign(WEBHOOK_SECRET.encode(), body),
+                "Content-Type": "application/json",
+                "X-Padding": "p" * 20_000,  # 50 requests: far more header bytes than the cap
+            }
+            statuses.append(client.post("/api/github/webhooks", content=body, headers=headers))
+    assert {r.status_code for r in statuses} == {202}
+    assert receiver.broker.llen("reviews") == 50
+
+
 def test_the_same_body_under_a_new_delivery_id_enqueues_nothing(receiver: Receiver) -> None:
     body = pr_body(3)
     first = signed_post(receiver.base, body)
