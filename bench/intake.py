@@ -1,13 +1,15 @@
 """Receiver throughput: ``codex-bot web`` (enqueueing durably) against a Probot 14 receiver.
 
-Both get the same signed 25-30 KB ``pull_request`` payload with a unique
-``X-GitHub-Delivery`` per request, from ``wrk`` (C, 2 threads, 32 connections)
-on loopback. Both receivers run for the whole benchmark; the load alternates
-between them round by round (``--rounds`` x ``--seconds`` each), so a noisy
-neighbour on the machine hurts both alike. Printed per receiver: the median
-round's req/s, p50 and p99, every round's req/s, and the CPU time each side
-spent per request (receiver processes, plus Redis for ``codex-bot``: a number
-that holds still when the machine is shared), and the load generator's share.
+Both get signed 25-30 KB ``pull_request`` payloads, each request its own body
+(a nonce as the payload's last field, signed beforehand: the receiver treats a
+body it accepted before as a replay) and its own ``X-GitHub-Delivery``, from
+``wrk`` (C, 2 threads, 32 connections) on loopback. Both receivers run for the
+whole benchmark; the load alternates between them round by round
+(``--rounds`` x ``--seconds`` each), so a noisy neighbour on the machine hurts
+both alike. Printed per receiver: the median round's req/s, p50 and p99, every
+round's req/s, and the CPU time each side spent per request (receiver
+processes, plus Redis for ``codex-bot``: a number that holds still when the
+machine is shared), and the load generator's share.
 
 ``codex-bot web`` answers 202 only after the delivery is recorded and its
 Celery message pushed, in one script call, into an append-only Redis (the
@@ -22,6 +24,8 @@ and ``npm``; Probot is installed into ``bench/probot/node_modules`` (git-ignored
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -46,35 +50,47 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.signatures import sign  # noqa: E402
 from workers.redis_server import RedisServer, free_port  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 CONNECTIONS = 32
 LUA = r"""
-local body_file = io.open(os.getenv("BENCH_BODY"), "rb")
-local body = body_file:read("*a")
-body_file:close()
-local sig = os.getenv("BENCH_SIG")
+local function slurp(path)
+  local f = io.open(path, "rb")
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+local head = slurp(os.getenv("BENCH_HEAD"))
+local tail = slurp(os.getenv("BENCH_TAIL"))
 local round = os.getenv("BENCH_ROUND") or "0"
 local counter = 0
 local prefix = ""
+local sigs = {}
 local threads = 0
 function setup(thread)
   threads = threads + 1
-  thread:set("tid", round .. "-" .. threads)
+  thread:set("tid", threads)
 end
 function init(args)
-  prefix = tid
+  -- Each thread signs its own nonces "<round>-<thread>-<n>": the file lists their
+  -- signatures in order (written by the benchmark before the round).
+  prefix = round .. "-" .. tid
+  for line in io.lines(os.getenv("BENCH_SIGS") .. "-" .. tid) do
+    sigs[#sigs + 1] = line
+  end
 end
 function request()
   counter = counter + 1
+  -- Past the prepared nonces the bodies repeat (the receiver answers duplicates).
+  local n = (counter - 1) % #sigs + 1
+  local nonce = prefix .. "-" .. n
   local headers = {}
   headers["Content-Type"] = "application/json"
   headers["X-GitHub-Event"] = "pull_request"
-  headers["X-GitHub-Delivery"] = prefix .. "-" .. counter
-  headers["X-Hub-Signature-256"] = sig
-  return wrk.format("POST", "/api/github/webhooks", headers, body)
+  headers["X-GitHub-Delivery"] = nonce .. "-" .. counter
+  headers["X-Hub-Signature-256"] = sigs[n]
+  return wrk.format("POST", "/api/github/webhooks", headers, head .. nonce .. tail)
 end
 function done(summary, latency, requests)
   io.write(string.format("RESULT %d %d %d %d %d %d\n", summary.requests, summary.duration,
@@ -85,14 +101,34 @@ end
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def payload(target: int = 27_000) -> bytes:
+NONCE = "@@NONCE@@"
+# Nonces prepared per wrk thread and round: beyond, bodies repeat (and count as replays).
+NONCES_PER_THREAD_SECOND = 6000
+
+
+def payload(target: int = 27_000) -> tuple[bytes, bytes]:
+    """The payload split around its nonce: ``head + nonce + tail`` is one delivery's body."""
     data = json.loads((REPO / "tests/fixtures/webhooks/pull_request.opened.json").read_text())
     body = "Refactors the parser.\n"
     data["pull_request"]["body"] = body
     while len(json.dumps(data)) < target:
         body += "- tidy one more module, add tests, keep behaviour the same.\n"
         data["pull_request"]["body"] = body
-    return json.dumps(data).encode()
+    data["bench_nonce"] = NONCE  # last: everything before it is signed once
+    head, tail = json.dumps(data).encode().split(NONCE.encode())
+    return head, tail
+
+
+def write_signatures(head: bytes, tail: bytes, round_name: str, count: int, base: Path) -> None:
+    """``base-1`` and ``base-2``: the signatures of each wrk thread's bodies, in order."""
+    signed_head = hmac.new(SECRET.encode(), head, hashlib.sha256)
+    for thread in (1, 2):
+        lines = []
+        for n in range(1, count + 1):
+            mac = signed_head.copy()
+            mac.update(f"{round_name}-{thread}-{n}".encode() + tail)
+            lines.append("sha256=" + mac.hexdigest())
+        Path(f"{base}-{thread}").write_text("\n".join(lines) + "\n")
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -144,12 +180,17 @@ class Receiver:
 def run_wrk(
     target: Receiver, seconds: int, env: dict[str, str], script: Path, round_no: int
 ) -> None:
+    round_name = f"{target.name[:1]}{round_no}"
+    sigs = Path(env["BENCH_DIR"]) / f"sigs-{round_name}"
+    head = Path(env["BENCH_HEAD"]).read_bytes()
+    tail = Path(env["BENCH_TAIL"]).read_bytes()
+    write_signatures(head, tail, round_name, NONCES_PER_THREAD_SECOND * seconds, sigs)
     cpu_before = {part: cpu_seconds(pids) for part, pids in target.parts.items()}
     wrk_before = children_cpu()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script),
          target.url],
-        env={**os.environ, **env, "BENCH_ROUND": f"{target.name[:1]}{round_no}"},
+        env={**os.environ, **env, "BENCH_ROUND": round_name, "BENCH_SIGS": str(sigs)},
         capture_output=True,
         text=True,
         check=True,
@@ -268,17 +309,21 @@ def main() -> None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        body = payload()
-        (workdir / "body.json").write_bytes(body)
+        head, tail = payload()
+        (workdir / "head.json").write_bytes(head)
+        (workdir / "tail.json").write_bytes(tail)
         script = workdir / "deliveries.lua"
         script.write_text(LUA)
         wrk_env = {
-            "BENCH_BODY": str(workdir / "body.json"),
-            "BENCH_SIG": sign(SECRET.encode(), body),
+            "BENCH_HEAD": str(workdir / "head.json"),
+            "BENCH_TAIL": str(workdir / "tail.json"),
+            "BENCH_DIR": str(workdir),
         }
+        size = len(head) + len(tail) + len("b0-1-1000")
         workers = args.web_workers or "default"
         print(
-            f"payload {len(body)} bytes, wrk 2 threads x {CONNECTIONS} connections, "
+            f"payload about {size} bytes, each request its own body, "
+            f"wrk 2 threads x {CONNECTIONS} connections, "
             f"{args.rounds} alternating rounds of {args.seconds}s per receiver, "
             f"{os.cpu_count()} cores shared by load generator, receivers and Redis; "
             f"codex-bot web workers: {workers}, log level {args.log_level}"
