@@ -186,7 +186,8 @@ def test_fix_in_the_conversation_pushes_one_commit_once(world: World) -> None:
     # The same delivery again (receiver), then a new delivery of the same comment (worker).
     repeats = world.stack.workers[0].text().count("job already done")
     assert world.deliver("issue_comment", body, delivery) == "duplicate"
-    assert world.deliver("issue_comment", body) == "accepted"
+    assert world.deliver("issue_comment", body) == "duplicate"  # same bytes: a replay
+    assert world.deliver("issue_comment", body + b" ") == "accepted"  # new bytes: the worker
     world.wait(
         lambda: world.stack.workers[0].text().count("job already done") > repeats, "the repeat"
     )

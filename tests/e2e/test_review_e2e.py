@@ -125,7 +125,8 @@ def test_opened_then_pushed_then_redelivered(stack: ReviewStack) -> None:
 
     # The same delivery again, and the opened event once more: nothing is added.
     assert stack.deliver("pull_request", opened, delivery).status_code == 200
-    assert stack.deliver("pull_request", sync).status_code == 202
+    assert stack.deliver("pull_request", sync).status_code == 200  # same bytes: a replay
+    assert stack.deliver("pull_request", sync + b" ").status_code == 202  # new bytes: the worker
     wait_for(
         lambda: store.exists(f"codex:job:review:{REPO}#{number}@{pushed}:done"),
         15,
