@@ -91,7 +91,8 @@ class HostileLog:
     The first refusal of a kind is logged at once; later ones within
     ``interval`` seconds are counted and reported by the next line of that
     kind (``count`` is the number of refusals the line stands for), or by
-    ``flush`` (which the guard calls on a timer and at shutdown).
+    ``flush``, which the owner calls on a timer (the connection guard, the
+    app's lifespan) and, for the app, once more at shutdown.
     """
 
     interval: float
