@@ -259,7 +259,7 @@ def test_a_1_mb_header_is_answered_431_without_being_read(receiver: Receiver) ->
     assert "header_too_large" in {line["kind"] for line in receiver.hostile_lines()}
 
 
-def test_a_slow_header_is_cut_off_and_the_cut_is_logged(tmp_path: Path) -> None:
+def test_slow_clients_are_cut_off_and_a_full_house_refuses_newcomers(tmp_path: Path) -> None:
     server = RedisServer.start(tmp_path / "redis", durable=True)
     port = free_port()
     env = base_env(
@@ -269,6 +269,7 @@ def test_a_slow_header_is_cut_off_and_the_cut_is_logged(tmp_path: Path) -> None:
         METRICS_PORT="0",
         HEADER_TIMEOUT_SECONDS="1",
         BODY_TIMEOUT_SECONDS="1",
+        MAX_CONNECTIONS="16",
     )
     proc = spawn(["web"], env, tmp_path, tmp_path / "web.log")
     try:
@@ -295,6 +296,33 @@ def test_a_slow_header_is_cut_off_and_the_cut_is_logged(tmp_path: Path) -> None:
             "both timeouts logged",
             proc,
         )
+        # 16 connections mid-body (none evictable): the 17th is closed at once, and once
+        # their body deadline passes the receiver serves again.
+        busy: list[socket.socket] = []
+        try:
+            for _ in range(16):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(
+                    b"POST /api/github/webhooks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
+                )
+                busy.append(sock)
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as newcomer:
+                try:
+                    newcomer.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    refused = newcomer.recv(100) == b""
+                except ConnectionResetError:
+                    refused = True
+            assert refused
+            # Cut by the body deadline, unanswered.
+            assert [sock.recv(100) for sock in busy] == [b""] * 16
+        finally:
+            for sock in busy:
+                sock.close()
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        assert "connection_refused" in {
+            json.loads(x)["kind"] for x in proc.text().splitlines() if "hostile" in x
+        }
     finally:
         proc.stop()
         server.kill()
