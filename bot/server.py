@@ -14,6 +14,8 @@ not bound, per connection and for the process:
   sits idle between requests); with none such, the new one is closed at once.
   So idle or half-sent connections cannot lock out a client that sends its
   request, and the process never runs out of file descriptors;
+* a request the parser refuses gets 400 and the connection closes; one asking
+  to upgrade the protocol is served as a plain request;
 * every refusal goes to ``HostileLog`` (rate-limited).
 
 The webhook endpoint bounds the bodies read at once (``bot.limits.BodyBudget``).
@@ -31,6 +33,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
@@ -180,7 +183,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.header_bytes += len(data)
         if self.parser is None:
             return
-        super().data_received(data)
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # No upgrade is served here: the request goes on as a plain one (uvicorn's own
+            # handling, without its two warning lines per request).
+            self.guard.record("invalid_request", self.loop)
+        except httptools.HttpParserError:
+            self._refuse_invalid("invalid HTTP request")
+
+    def _refuse_invalid(self, message: str) -> None:
+        self.guard.record("invalid_request", self.loop)
+        self._cancel_deadline()
+        if not self.transport.is_closing():
+            self.send_400_response(message)
 
     def _refuse_headers(self) -> None:
         self.guard.record("header_too_large", self.loop)
@@ -196,10 +213,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.deadline = self.loop.call_later(_LINGER_SECONDS, self.transport.abort)
-
-    def send_400_response(self, msg: str) -> None:
-        self.guard.record("invalid_request", self.loop)
-        super().send_400_response(msg)
 
     # Parser callbacks
     def on_message_begin(self) -> None:

@@ -70,6 +70,7 @@ def _run_web(settings: WebSettings) -> None:
         workers=settings.web_workers,
         loop="uvloop",
         http=GuardedHttpProtocol,
+        ws="none",
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=8,

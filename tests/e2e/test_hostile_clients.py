@@ -259,6 +259,23 @@ def test_a_1_mb_header_is_answered_431_without_being_read(receiver: Receiver) ->
     assert "header_too_large" in {line["kind"] for line in receiver.hostile_lines()}
 
 
+def test_garbage_gets_400_and_a_few_log_lines_however_much_of_it(receiver: Receiver) -> None:
+    answers = []
+    for _ in range(200):
+        with receiver.connect() as sock:
+            sock.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+            answers.append(sock.recv(100).split(b"\r\n", 1)[0])
+    upgrade = httpx.get(
+        f"{receiver.base}/healthz", headers={"Connection": "Upgrade", "Upgrade": "websocket"}
+    )
+    assert set(answers) == {b"HTTP/1.1 400 Bad Request"}
+    assert upgrade.status_code == 200
+    lines = [x for x in receiver.hostile_lines() if x["kind"] == "invalid_request"]
+    assert 1 <= len(lines) <= 2
+    uvicorn_warnings = receiver.proc.text().count("Invalid HTTP request received")
+    assert uvicorn_warnings == 0
+
+
 def test_slow_clients_are_cut_off_and_a_full_house_refuses_newcomers(tmp_path: Path) -> None:
     server = RedisServer.start(tmp_path / "redis", durable=True)
     port = free_port()
