@@ -119,6 +119,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.limits = self.guard.limits
         self.phase = _IDLE
         self.header_bytes = 0
+        self.header_tail = b""  # the last bytes read in the headers phase
         self.deadline: asyncio.TimerHandle | None = None
 
     # Connection life
@@ -151,6 +152,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         # From idle, the bytes that began this request were counted already.
         if self.phase != _IDLE:
             self.header_bytes = 0
+            self.header_tail = b""
         self.phase = _HEADERS
         self.guard.evictable[self] = None
         self._arm(self.limits.header_timeout_seconds, "header_timeout")
@@ -175,12 +177,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.phase == _DISCARD:
             return
         if self.phase in (_IDLE, _HEADERS):
-            room = self.limits.max_header_bytes - self.header_bytes
-            # Headers end within the room left (their final blank line included): fine.
-            if len(data) > room and data.find(b"\r\n\r\n", 0, room + 4) < 0:
-                self._refuse_headers()
-                return
+            room = max(0, self.limits.max_header_bytes - self.header_bytes)
+            # Headers that end within the room left (their final blank line included, even
+            # split across two reads) are fine, whatever body bytes follow them.
+            if len(data) > room:
+                seen = self.header_tail + data[: room + 4]
+                if b"\r\n\r\n" not in seen:
+                    self._refuse_headers()
+                    return
             self.header_bytes += len(data)
+            self.header_tail = data[-3:]
         if self.parser is None:
             return
         self._unset_keepalive_if_required()
@@ -238,6 +244,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             # Idle until the next request (uvicorn's keep-alive timeout closes it).
             self.phase = _IDLE
             self.header_bytes = 0
+            self.header_tail = b""
             self.guard.evictable[self] = None
 
 
