@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.config import WebSettings
 from codex_common.logs import mask_url
@@ -75,3 +80,34 @@ def test_a_secret_one_character_short_is_refused_and_the_minimum_accepted() -> N
 )  # fmt: skip
 def test_mask_url_hides_only_the_password(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_doctor_prints_the_broker_url_without_its_password(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(REPO),
+        "APP_ID": "1",
+        "PRIVATE_KEY": pem,
+        "OPENAI_API_KEY": "sk-real-looking-key",
+        "REDIS_URL": "redis://:hunter2-broker-pw@127.0.0.1:1/0",
+        "GITHUB_API_URL": "http://127.0.0.1:1",
+        "OPENAI_BASE_URL": "http://127.0.0.1:1/v1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "redis://:***@127.0.0.1:1/0" in result.stdout
+    assert "hunter2-broker-pw" not in result.stdout + result.stderr
