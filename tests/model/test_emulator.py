@@ -89,6 +89,7 @@ def test_invalid_requests_get_the_real_error_shape(
 def test_temperature_is_accepted_by_non_reasoning_models(
     openai_emulator: ResponsesEmulator,
 ) -> None:
+    openai_emulator.models.add("gpt-4.1")
     assert _post(openai_emulator, _body(model="gpt-4.1", temperature=0.2)).status_code == 200
 
 
@@ -123,6 +124,16 @@ def test_overlong_input_needs_truncation() -> None:
 
 
 def test_models_are_listed(openai_emulator: ResponsesEmulator) -> None:
-    ids = [m["id"] for m in httpx.get(openai_emulator.url + "/models", timeout=5).json()["data"]]
+    auth = {"Authorization": "Bearer sk-test-0"}
+    answer = httpx.get(openai_emulator.url + "/models", headers=auth, timeout=5)
+    ids = [m["id"] for m in answer.json()["data"]]
     assert "gpt-5-codex-mini" in ids
-    assert "gpt-5-codex" in ids
+    assert "gpt-5.4" in ids
+    assert "gpt-5-codex" not in ids  # shut down on 2026-07-23
+    one = httpx.get(openai_emulator.url + "/models/gpt-5.4", headers=auth, timeout=5)
+    assert one.json() == {
+        "id": "gpt-5.4", "object": "model", "created": 1_700_000_000, "owned_by": "openai"
+    }  # fmt: skip
+    gone = httpx.get(openai_emulator.url + "/models/gpt-5-codex", headers=auth, timeout=5)
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "model_not_found")
+    assert httpx.get(openai_emulator.url + "/models", timeout=5).status_code == 401

@@ -14,8 +14,10 @@ from pydantic import ValidationError
 from tests.model.helpers import FINDING
 from workers.model import ModelSettings, PriceTable, RetryPolicy, Usage, parse_findings
 from workers.model.errors import (
-    BadRequest,
+    ContextTooLong,
+    KeyRejected,
     ModelHTTPError,
+    ModelNotFound,
     QuotaExhausted,
     RateLimited,
     ServerError,
@@ -101,8 +103,12 @@ def _error(status: int, code: str | None, param: str | None = None) -> httpx.Res
         (429, "insufficient_quota", QuotaExhausted, False),
         (400, "unsupported_parameter", UnsupportedParameter, False),
         (400, "unsupported_value", UnsupportedParameter, False),
-        (400, "invalid_value", BadRequest, False),
-        (401, "invalid_api_key", BadRequest, False),
+        (400, "invalid_value", UnsupportedParameter, False),  # param "temperature" decides
+        (400, None, UnsupportedParameter, False),
+        (401, "invalid_api_key", KeyRejected, False),
+        (403, None, KeyRejected, False),
+        (404, "model_not_found", ModelNotFound, False),
+        (400, "context_length_exceeded", ContextTooLong, False),
         (408, None, ServerError, True),
         (409, None, ServerError, True),
         (500, None, ServerError, True),

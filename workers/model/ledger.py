@@ -45,6 +45,8 @@ class CallRecord:
     usage: Usage
     cost_usd: Decimal
     at: float
+    ended_early: bool = False
+    """The stream ended before its final event: usage and cost are estimates."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class CallRecord:
             "usage": self.usage.to_dict(),
             "cost_usd": str(self.cost_usd),
             "at": self.at,
+            "ended_early": self.ended_early,
         }
 
     @classmethod
@@ -63,6 +66,7 @@ class CallRecord:
             usage=Usage(**{k: int(v) for k, v in data["usage"].items()}),
             cost_usd=Decimal(str(data["cost_usd"])),
             at=float(data["at"]),
+            ended_early=bool(data.get("ended_early", False)),
         )
 
 

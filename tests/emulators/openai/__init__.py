@@ -3,6 +3,7 @@
 from tests.emulators.openai.answers import (
     Answer,
     Rule,
+    cut,
     error,
     failed,
     findings,
@@ -12,17 +13,21 @@ from tests.emulators.openai.answers import (
     rate_limited,
     refusal,
     slow,
+    stalled,
+    stream_error,
     text,
 )
-from tests.emulators.openai.server import KeyLimits, ResponsesEmulator
+from tests.emulators.openai.server import SERVED_MODELS, KeyLimits, ResponsesEmulator
 from tests.emulators.openai.tokens import count_tokens
 
 __all__ = [
+    "SERVED_MODELS",
     "Answer",
     "KeyLimits",
     "ResponsesEmulator",
     "Rule",
     "count_tokens",
+    "cut",
     "error",
     "failed",
     "findings",
@@ -32,5 +37,7 @@ __all__ = [
     "rate_limited",
     "refusal",
     "slow",
+    "stalled",
+    "stream_error",
     "text",
 ]
