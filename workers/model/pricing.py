@@ -76,6 +76,8 @@ class Price:
 @dataclass(frozen=True, slots=True)
 class PriceTable:
     prices: Mapping[str, Price]
+    custom: frozenset[str] = frozenset()
+    """The models the operator priced (``MODEL_PRICES``), checked at start-up like the others."""
 
     @classmethod
     def default(cls) -> Self:
@@ -113,7 +115,7 @@ class PriceTable:
             if not isinstance(entry, dict):
                 raise ValueError(f"price entry for {model!r} must be an object")
             prices[str(model)] = Price.from_dict(entry)
-        return cls(prices)
+        return cls(prices, frozenset(str(model) for model in data))
 
     def price(self, model: str) -> Price:
         """The price of ``model``; a dated snapshot (``gpt-5-2025-08-07``) takes its base price."""
