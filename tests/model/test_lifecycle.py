@@ -198,6 +198,23 @@ def test_doctor_names_the_setting_of_a_shut_down_model(
     assert openai_emulator.requests == []  # nothing paid
 
 
+def test_doctor_says_when_the_api_refuses_every_key(
+    openai_emulator: ResponsesEmulator, model_redis: RedisServer, pem: str
+) -> None:
+    openai_emulator.revoke("sk-test-0")
+    env = {
+        "APP_ID": "1",
+        "PRIVATE_KEY": pem,
+        "GITHUB_API_URL": "http://127.0.0.1:1",
+        "OPENAI_API_KEY": "sk-test-0",
+        "OPENAI_BASE_URL": openai_emulator.url,
+        "REDIS_URL": model_redis.url,
+    }
+    result = CliRunner().invoke(doctor, [], env=env)
+    model_line = next(line for line in result.output.splitlines() if line.startswith("model"))
+    assert "FAIL  OPENAI_API_KEY: the API refused every key: key 1 (401)" in model_line
+
+
 # -- a repository's own choice ----------------------------------------------------------------
 
 
