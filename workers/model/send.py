@@ -25,6 +25,7 @@ import random
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 import httpx
@@ -242,7 +243,7 @@ class Sender:
         model: str,
         request_id: str | None,
         usage: Usage,
-        cost: Any,
+        cost: Decimal,
         *,
         ended_early: bool = False,
     ) -> None:
