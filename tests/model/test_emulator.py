@@ -8,8 +8,9 @@ import httpx
 import pytest
 from openai.types.responses import Response
 
-from tests.emulators.openai import ResponsesEmulator, findings
+from tests.emulators.openai import ResponsesEmulator, findings, function_call
 from workers.findings import FINDINGS_SCHEMA
+from workers.model.tools import TOOL_DEFINITIONS
 
 AUTH = {"Authorization": "Bearer sk-test-0"}
 
@@ -137,3 +138,35 @@ def test_models_are_listed(openai_emulator: ResponsesEmulator) -> None:
     gone = httpx.get(openai_emulator.url + "/models/gpt-5-codex", headers=auth, timeout=5)
     assert (gone.status_code, gone.json()["error"]["code"]) == (404, "model_not_found")
     assert httpx.get(openai_emulator.url + "/models", timeout=5).status_code == 401
+
+
+def test_codex_models_refuse_minimal_effort(openai_emulator: ResponsesEmulator) -> None:
+    answer = _post(openai_emulator, _body(reasoning={"effort": "minimal"}))
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "unsupported_value"
+    assert answer.json()["error"]["param"] == "reasoning.effort"
+    openai_emulator.add(findings([]))
+    allowed = _post(openai_emulator, _body(model="gpt-5-mini", reasoning={"effort": "minimal"}))
+    assert allowed.status_code == 200
+
+
+def test_a_model_the_api_does_not_serve_is_a_404_model_not_found(
+    openai_emulator: ResponsesEmulator,
+) -> None:
+    answer = _post(openai_emulator, _body(model="gpt-5-codex"))
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "model_not_found"
+
+
+def test_a_revoked_key_is_a_401(openai_emulator: ResponsesEmulator) -> None:
+    openai_emulator.revoke("sk-test-0")
+    answer = _post(openai_emulator, _body())
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_tool_choice_none_never_gets_function_calls(openai_emulator: ResponsesEmulator) -> None:
+    openai_emulator.add(function_call("search", pattern="x"))
+    body = _body(tools=TOOL_DEFINITIONS, tool_choice="none")
+    output = _post(openai_emulator, body).json()["output"]
+    assert [item["type"] for item in output] == ["reasoning", "message"]
