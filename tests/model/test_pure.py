@@ -246,3 +246,19 @@ def test_settings_refuse_empty_and_placeholder_keys(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OPENAI_API_KEY", "changeme")
     with pytest.raises(ValidationError):
         ModelSettings()
+
+
+def test_a_call_is_priced_at_the_tier_that_served_it() -> None:
+    table = PriceTable.from_json(
+        '{"house": {"input": 2, "cached_input": 0.2, "output": 8,'
+        ' "priority": {"input": 5, "cached_input": 0.5, "output": 20}}}',
+        base=PriceTable.default(),
+    )
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    assert table.cost("house", usage) == Decimal(10)
+    assert table.cost("house", usage, "default") == Decimal(10)
+    assert table.cost("house", usage, "auto") == Decimal(10)
+    assert table.cost("house", usage, "priority") == Decimal(25)  # its own priority price
+    assert table.cost("house", usage, "flex") == Decimal(5)  # half, none given
+    assert table.cost("gpt-5.4", usage, "priority") == Decimal(35)  # twice 2.50 + 15
+    assert table.custom == frozenset({"house"})
