@@ -7,6 +7,9 @@ Keys (under the configured prefix):
 * ``ledger:repo:{repo}:{YYYY-MM}`` hash of totals per repository and month.
 
 Cost is stored in integer nano-dollars so concurrent ``HINCRBY`` sums are exact.
+Every attempt that reached the endpoint is one record, under its request id; a
+streamed answer that ended early (stalled, cut) is recorded with estimated
+usage and ``ended_early`` set, since the provider may bill it.
 """
 
 from __future__ import annotations
