@@ -11,6 +11,7 @@ from tests.emulators.openai import (
     failed,
     findings,
     incomplete,
+    paced,
     stalled,
     stream_error,
     text,
@@ -57,6 +58,18 @@ def test_a_stream_stalled_mid_answer_is_noticed_retried_and_each_attempt_recorde
     assert records[0].usage.input_tokens > 0
     assert review.request_ids == (stalled_id, answered_id)
     assert review.cost_usd == records[0].cost_usd + records[1].cost_usd
+
+
+def test_a_long_answer_that_keeps_streaming_is_never_cut(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    # Every event comes 0.1 s after the last: the whole answer takes several idle timeouts.
+    answer = paced(0.1, findings([FINDING]))
+    emulator.add(answer)
+    config = make_config(emulator, prefix, read_timeout=0.5)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL)
+    assert review.status == "ok"
+    assert review.retries == 0
+    assert len(emulator.requests) == 1
 
 
 def test_a_connection_cut_mid_stream_is_retried(env: Env) -> None:

@@ -7,7 +7,8 @@ or a response that ended ``incomplete`` or ``failed`` (with ``failure`` as its
 
 A streamed answer can carry a fault: ``stall_after`` events then silence for
 ``stall_seconds``, ``cut_after`` events then a dropped connection, or
-``stream_error`` (an ``error`` event) after ``stream_error_after`` events.
+``stream_error`` (an ``error`` event) after ``stream_error_after`` events;
+``event_gap`` spaces every event (a call that is long but alive).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Answer:
     cut_after: int | None = None
     stream_error: dict[str, str] | None = None
     stream_error_after: int = 3
+    event_gap: float = 0.0
 
 
 def findings(items: list[dict[str, Any]], *, needs_deeper: bool = False) -> Answer:
@@ -58,6 +60,12 @@ def stalled(after: int = 4, seconds: float = 30.0, then: Answer | None = None) -
     """A streamed answer that goes silent after ``after`` events (mid-answer)."""
     base = then or findings([])
     return Answer(**{**base.__dict__, "stall_after": after, "stall_seconds": seconds})
+
+
+def paced(gap: float, then: Answer | None = None) -> Answer:
+    """A streamed answer whose events come ``gap`` seconds apart (a long, live call)."""
+    base = then or findings([])
+    return Answer(**{**base.__dict__, "event_gap": gap})
 
 
 def cut(after: int = 4, then: Answer | None = None) -> Answer:

@@ -130,4 +130,6 @@ async def event_stream(events: list[dict[str, Any]], answer: Answer) -> AsyncIte
             _EVENT.validate_python(error)
             yield _sse(error)
             return
+        if answer.event_gap and number:
+            await asyncio.sleep(answer.event_gap)
         yield _sse(event)
