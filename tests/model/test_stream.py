@@ -195,3 +195,38 @@ def test_the_stream_carries_every_event_type_the_sdk_defines_for_an_answer(env: 
     assert "response.output_text.delta" in kinds
     assert "response.output_item.done" in kinds
     assert kinds[-1] in FINAL_EVENTS
+
+
+def test_a_200_that_is_not_an_event_stream_is_an_unusable_answer() -> None:
+    from workers.model.errors import ModelOutputError
+    from workers.model.stream import StreamReader
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "resp_1"})
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http,
+        http.stream("POST", "http://test/v1/responses") as answer,
+        pytest.raises(ModelOutputError, match="not an event stream"),
+    ):
+        StreamReader().read(answer, 1.0)
+
+
+def test_a_stream_that_ends_without_its_final_event_is_broken() -> None:
+    from workers.model.errors import StreamBroken
+    from workers.model.stream import StreamReader
+
+    created = '{"type": "response.created", "response": {"id": "resp_1", "model": "m"}}'
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = f"event: response.created\ndata: {created}\n\n"
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    reader = StreamReader()
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http,
+        http.stream("POST", "http://test/v1/responses") as answer,
+        pytest.raises(StreamBroken, match="without a final one"),
+    ):
+        reader.read(answer, 1.0)
+    assert (reader.response_id, reader.model, reader.events) == ("resp_1", "m", 1)
