@@ -71,8 +71,14 @@ def test_a_shut_down_model_is_a_problem_naming_the_setting_and_the_replacement()
     )
 
 
+def test_a_review_model_that_is_gone_names_the_setting_and_the_documented_replacement() -> None:
+    config = _config(model="gpt-5.1-codex-mini")
+    assert check_models(config, {"gpt-5.4", "gpt-5.4-mini"}, TODAY).problems == (
+        "OPENAI_MODEL: gpt-5.1-codex-mini was shut down by OpenAI on 2026-07-23; use gpt-5.4-mini",
+    )
+
+
 def test_a_model_within_thirty_days_of_shutdown_is_a_warning() -> None:
-    config = _config(model="gpt-5.2-chat-latest")
     prices = PriceTable.from_json(
         '{"gpt-5.2-chat-latest": {"input": 1, "cached_input": 0.1, "output": 2}}',
         base=PriceTable.default(),
