@@ -10,13 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from codex_common.settings import ConfigError, load_settings
-from tests.emulators.openai import ResponsesEmulator
+from tests.emulators.openai import ResponsesEmulator, text
 from tests.model.helpers import make_config
 from workers.cli.doctor import doctor
 from workers.model import ModelConfig, PriceTable
@@ -219,6 +220,32 @@ def test_doctor_says_when_the_api_refuses_every_key(
     result = CliRunner().invoke(doctor, [], env=env)
     model_line = next(line for line in result.output.splitlines() if line.startswith("model"))
     assert "FAIL  OPENAI_API_KEY: the API refused every key: key 1 (401)" in model_line
+
+
+def test_doctor_passes_with_one_key_left_and_names_the_parked_one(
+    openai_emulator: ResponsesEmulator, model_redis: RedisServer, pem: str
+) -> None:
+    openai_emulator.revoke("sk-test-0")
+    openai_emulator.add(text('{"ok": true}'))
+    env = {
+        "APP_ID": "1",
+        "PRIVATE_KEY": pem,
+        "GITHUB_API_URL": "http://127.0.0.1:1",
+        "OPENAI_API_KEY": "sk-test-0,sk-test-1",
+        "OPENAI_BASE_URL": openai_emulator.url,
+        "REDIS_URL": model_redis.url,
+    }
+    store: redis.Redis[bytes] = redis.Redis.from_url(model_redis.url)
+    try:
+        result = CliRunner().invoke(doctor, [], env=env)
+    finally:
+        # doctor uses the default prefix: leave no parked key behind for other tests.
+        for name in store.scan_iter("codex:model:*"):
+            store.delete(name)
+        store.close()
+    model_line = next(line for line in result.output.splitlines() if line.startswith("model"))
+    assert model_line.split()[1] == "ok", result.output
+    assert "key 1 parked (unauthorized)" in model_line
 
 
 # -- a repository's own choice ----------------------------------------------------------------

@@ -114,6 +114,7 @@ def check_model(settings: WorkerSettings) -> Check:
             _PING_SCHEMA,
             parse=_parse_ping,
         )
+        parked = client.keys.parked_keys()
     except NoUsableKey as exc:
         return Check("model", False, str(exc))
     finally:
@@ -121,6 +122,7 @@ def check_model(settings: WorkerSettings) -> Check:
         store.close()
     if result.status != "ok":
         return Check("model", False, f"{config.model} at {config.base_url}: {result.error}")
+    notes += "".join(f"; key {k.key_index + 1} parked ({k.reason})" for k in parked)
     return Check("model", True, f"{config.model} at {config.base_url} answers{notes}")
 
 
