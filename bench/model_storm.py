@@ -9,6 +9,10 @@ Two levels of retry, as in the worker: each call retries within its own budget
 failed for a transient reason is asked again in the job's later attempts, spaced
 by ``workers.failures.retry_delay``, until the job's deadline (``ok``: in the end;
 ``job_tries``: attempts of the job; ``added_s``: the time those later attempts add).
+
+Then a key pool of three: one key revoked (401) and one answering 429 with a
+20 s reset half of the time; printed are the requests each key took, the 401s
+(the revoked key is parked after its first), the 429s and the time waited.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ import redis
 from pydantic import SecretStr
 
 from codex_common.logs import configure_logging
-from tests.emulators.openai import Answer, ResponsesEmulator, count_tokens, findings, rate_limited
+from tests.emulators.openai import (
+    Answer,
+    KeyLimits,
+    ResponsesEmulator,
+    count_tokens,
+    findings,
+    rate_limited,
+)
 from tests.model.helpers import FakeClock, Prompt
 from workers.failures import retry_delay
 from workers.model import CallContext, ModelClient, ModelConfig, RetryPolicy, review_segment
@@ -81,6 +92,9 @@ def run(segments: int) -> None:
     try:
         for index, (name, answer) in enumerate(storms(rng).items()):
             emulator.reset()
+            # Only the scripted storm limits: each call reserves its whole output budget
+            # (16,000 tokens), which would exhaust the emulator's default token window.
+            emulator.limit("sk-test-0", KeyLimits(tokens_per_window=10**10))
             emulator.add(answer)
             clock = FakeClock()
             config = ModelConfig(
@@ -120,5 +134,52 @@ def run(segments: int) -> None:
         emulator.stop()
 
 
+def run_pool(segments: int) -> None:
+    """Three keys: ``sk-test-0`` revoked, ``sk-test-1`` 429 (20 s reset) half of the time."""
+    rng = random.Random(11)
+    emulator = ResponsesEmulator().serve()
+    server = RedisServer.start(Path(tempfile.mkdtemp()) / "redis", durable=False)
+    store: redis.Redis[bytes] = redis.Redis.from_url(server.url)
+    text = "+x = 1\n" * 40
+    prompt = Prompt(
+        "Review.", text, "bench", count_tokens({"instructions": "Review.", "input": text})
+    )
+    call = CallContext(1, "octo/bench", 1, "a" * 40, "bench")
+    keys = ("sk-test-0", "sk-test-1", "sk-test-2")
+    try:
+        emulator.revoke("sk-test-0")
+        emulator.add(
+            lambda _body: (
+                rate_limited(reset_tokens="20s", retry_after="20")
+                if rng.random() < 0.5
+                else findings([])
+            ),
+            key="sk-test-1",
+        )
+        clock = FakeClock()
+        config = ModelConfig(
+            keys=tuple(SecretStr(key) for key in keys),
+            base_url=emulator.url,
+            escalation_model=None,
+            redis_prefix="bench:pool",
+        )
+        with httpx.Client(timeout=10) as http:
+            client = ModelClient(config, http=http, redis_client=store, clock=clock, rng=rng)
+            reviews = [review_segment(client, prompt, call) for _ in range(segments)]
+        per_key = {key: sum(r.key == key for r in emulator.requests) for key in keys}
+        codes = [r.status_code for r in emulator.requests]
+        print(
+            f"\nkey pool, {segments} segments: ok {sum(r.status == 'ok' for r in reviews)}; "
+            f"requests per key {per_key}; 401s {codes.count(401)}; 429s {codes.count(429)}; "
+            f"waited {sum(clock.sleeps):.1f}s; parked {client.keys.parks_by_reason()}"
+        )
+    finally:
+        store.close()
+        server.stop()
+        emulator.stop()
+
+
 if __name__ == "__main__":
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    run(count)
+    run_pool(count)

@@ -33,6 +33,7 @@ FailureKind = Literal[
     "model_unavailable",
     "model_rate_limited",
     "model_quota",
+    "model_keys",
     "model_refused",
     "queue_unavailable",
     "worker_crashed",
@@ -50,6 +51,10 @@ _TEXT: dict[FailureKind, str] = {
     "model_unavailable": "The OpenAI API did not answer in time or failed on its side.",
     "model_rate_limited": "The OpenAI API's rate limit was reached for every configured key.",
     "model_quota": "The OpenAI API key has no quota left.",
+    "model_keys": (
+        "The OpenAI API refused every configured key (revoked, without access or out of "
+        "quota); the bot's operator must replace or top up the keys."
+    ),
     "model_refused": "The OpenAI API refused the request.",
     "queue_unavailable": "The bot's queue (Redis) was unreachable.",
     "worker_crashed": "The bot's worker process stopped in the middle of this job, repeatedly.",
@@ -78,6 +83,7 @@ def _kind(exc: BaseException) -> FailureKind:
         (gh.PermissionDenied, "github_permission"),
         (gh.NotFound, "github_not_found"),
         (gh.GitHubError, "github_refused"),
+        (model.NoUsableKey, "model_keys"),
         (model.QuotaExhausted, "model_quota"),
         ((model.RateLimited, model.CapacityTimeout), "model_rate_limited"),
         ((model.ModelTimeout, model.ModelTransportError, model.ServerError), "model_unavailable"),

@@ -102,9 +102,17 @@ def worker(celery_args: tuple[str, ...]) -> None:
     # Only now the worker's code: a settings error above costs no import of it.
     from workers import runtime
     from workers.celery_app import create_celery, effective_visibility_timeout
+    from workers.model.lifecycle import check_at_start
     from workers.tasks import register_tasks, schedule_redelivery
 
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
+    # A model that is gone, unpriced or not served would fail every review: refuse to start.
+    models = check_at_start(settings.to_config())
+    for warning in models.warnings:
+        log.warning("model check", detail=warning)
+    if models.problems:
+        click.echo(f"codex-bot: {'; '.join(models.problems)}", err=True)
+        sys.exit(2)
     runtime.configure(settings)
     app = create_celery(settings.redis_url, settings.limits)
     register_tasks(app)

@@ -97,7 +97,7 @@ def chaos_stack(root: Path, github: GitHubEmulator, openai: ResponsesEmulator) -
             "REDELIVERY_INTERVAL_SECONDS": "2",
             "GITHUB_TIMEOUT_SECONDS": "2",
             "GITHUB_WRITE_INTERVAL": "0",
-            "OPENAI_TIMEOUT_SECONDS": "2",
+            "OPENAI_STREAM_IDLE_TIMEOUT_SECONDS": "2",
             "SOFT_TIME_LIMIT": "60",
             "TIME_LIMIT": "66",
             "VISIBILITY_TIMEOUT": "80",

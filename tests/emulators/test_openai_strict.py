@@ -9,7 +9,13 @@ import httpx
 import pytest
 from openai.types.responses import Response
 
-from tests.emulators.openai import ResponsesEmulator, failed, findings, refusal
+from tests.emulators.openai import (
+    ResponsesEmulator,
+    failed,
+    findings,
+    function_call,
+    refusal,
+)
 from tests.emulators.openai.strict import strict_problem
 from workers.commands.schema import FIX_SCHEMA
 from workers.findings import FINDINGS_SCHEMA
@@ -139,5 +145,52 @@ def test_prompt_cache_needs_a_shared_prefix_of_1024_tokens(
     assert _cached(openai_emulator, long + "more") == 1280
     assert _cached(openai_emulator, "x" + long[1:]) == 0  # the prefix differs at once
     assert _cached(openai_emulator, long[: 1100 * 4] + "y" * 800) == 1024
-    assert _cached(openai_emulator, long, model="gpt-5-codex") == 0
+    assert _cached(openai_emulator, long, model="gpt-5.4") == 0
     assert _cached(openai_emulator, long, prompt_cache_key="other") == 0
+
+
+def test_the_official_sdk_reads_the_emulators_stream_event_by_event(
+    openai_emulator: ResponsesEmulator,
+) -> None:
+    from openai import OpenAI
+
+    openai_emulator.add(function_call("search", pattern="x"), times=1)
+    openai_emulator.add(findings([]))
+    sdk = OpenAI(api_key="sk-test-0", base_url=openai_emulator.url, max_retries=0)
+    try:
+        for tools in (TOOL_DEFINITIONS, None):
+            body = _body(**({"tools": tools} if tools else {}))
+            events = list(sdk.responses.create(**body, stream=True))
+            kinds = [event.type for event in events]
+            assert kinds[:2] == ["response.created", "response.in_progress"]
+            assert kinds[-1] == "response.completed"
+            assert [event.sequence_number for event in events] == list(range(len(events)))
+            delta = (
+                "response.function_call_arguments.delta" if tools else "response.output_text.delta"
+            )
+            assert delta in kinds
+            assert kinds.count("response.output_item.added") == kinds.count(
+                "response.output_item.done"
+            )
+            final = events[-1].response  # type: ignore[union-attr]
+            assert final.usage is not None
+            assert final.usage.input_tokens > 0
+    finally:
+        sdk.close()
+
+
+def test_a_stream_with_a_failed_status_ends_with_response_failed_and_its_error(
+    openai_emulator: ResponsesEmulator,
+) -> None:
+    from openai import OpenAI
+
+    openai_emulator.add(failed())
+    sdk = OpenAI(api_key="sk-test-0", base_url=openai_emulator.url, max_retries=0)
+    try:
+        events = list(sdk.responses.create(**_body(), stream=True))
+    finally:
+        sdk.close()
+    last = events[-1]
+    assert last.type == "response.failed"
+    assert last.response.error is not None  # type: ignore[union-attr]
+    assert last.response.error.code == "server_error"  # type: ignore[union-attr]

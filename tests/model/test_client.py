@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from codex_common.logs import configure_logging
 from tests.emulators.openai import (
+    Answer,
     ResponsesEmulator,
     error,
     findings,
@@ -25,7 +26,8 @@ from tests.emulators.openai import (
     text,
 )
 from tests.model.helpers import CALL, FINDING, FakeClock, Prompt, make_client, make_config
-from workers.model import AzureSettings, ModelConfig, review_segment
+from workers.model import AzureSettings, ModelConfig, PriceTable, review_segment
+from workers.model.errors import NoUsableKey
 from workers.model.retry import RetryPolicy
 from workers.redis_server import RedisServer
 
@@ -70,7 +72,8 @@ def test_review_sends_the_documented_request_and_records_usage(env: Env) -> None
     assert body["text"]["format"]["strict"] is True
     assert body["text"]["format"]["schema"]["required"] == ["findings", "needs_deeper_analysis"]
     assert body["reasoning"] == {"effort": "low"}
-    assert body["truncation"] == "auto"
+    assert body["truncation"] == "disabled"
+    assert body["stream"] is True
     assert body["store"] is False
     assert body["service_tier"] == "flex"
     assert body["prompt_cache_key"] == "rubric-v1"
@@ -88,7 +91,9 @@ def test_review_sends_the_documented_request_and_records_usage(env: Env) -> None
     assert first.usage.reasoning_tokens == 32
     assert first.usage.cached_tokens == 0
     assert second.usage.cached_tokens > 0  # the shared rubric hit the prompt cache
-    assert first.cost_usd == config.prices.cost("gpt-5-codex-mini", first.usage)
+    # Billed at the tier the response names: Flex is half the standard price.
+    assert first.cost_usd == config.prices.cost("gpt-5-codex-mini", first.usage, "flex")
+    assert first.cost_usd * 2 == config.prices.cost("gpt-5-codex-mini", first.usage)
     assert second.cost_usd < first.cost_usd
     totals = client.ledger.usage_for_pr("octo/widgets", 7)
     assert totals.calls == 2
@@ -163,18 +168,21 @@ def test_timeouts_are_retried(env: Env) -> None:
     assert review.retries == 1
 
 
-def test_quota_exhaustion_is_not_retried(env: Env) -> None:
+def test_quota_exhaustion_is_not_retried_and_a_pool_with_no_key_left_says_so(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(quota_exhausted())
     clock = FakeClock()
-    review = review_segment(
-        make_client(make_config(emulator, prefix), redis_url, clock), PROMPT, CALL
-    )
-    assert review.status == "failed"
-    assert review.error is not None
-    assert "insufficient_quota" in review.error
+    client = make_client(make_config(emulator, prefix), redis_url, clock)
+    with pytest.raises(NoUsableKey) as raised:
+        review_segment(client, PROMPT, CALL)
+    assert "key 1 (insufficient_quota)" in str(raised.value)
+    assert "OPENAI_API_KEY" in str(raised.value)
     assert len(emulator.requests) == 1
     assert clock.sleeps == []
+    # The next call pays nothing: the key stays parked.
+    with pytest.raises(NoUsableKey):
+        review_segment(client, PROMPT, CALL)
+    assert len(emulator.requests) == 1
 
 
 def test_quota_exhausted_key_is_parked_and_the_next_key_used(env: Env) -> None:
@@ -206,9 +214,24 @@ def test_key_with_most_remaining_capacity_is_chosen(env: Env) -> None:
     assert keys[2:] == ["sk-test-0", "sk-test-0"]
 
 
-def test_unsupported_temperature_is_dropped_and_remembered(env: Env) -> None:
+def test_temperature_is_never_sent_to_reasoning_models(env: Env) -> None:
     emulator, redis_url, prefix = env
     config = make_config(emulator, prefix, temperature=0.2)
+    assert review_segment(make_client(config, redis_url), PROMPT, CALL).status == "ok"
+    assert [r.status_code for r in emulator.requests] == [200]
+    assert "temperature" not in emulator.requests[0].body
+
+
+def test_a_temperature_refusal_without_a_code_is_recognised_and_remembered(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    # A refusal as reported in the wild: status 400, param "temperature", code null.
+    emulator.models.add("house-model")
+    emulator.add(error(400, "temperature is not supported", param="temperature"), times=1)
+    prices = PriceTable.from_json(
+        '{"house-model": {"input": 1, "cached_input": 0.1, "output": 2}}',
+        base=PriceTable.default(),
+    )
+    config = make_config(emulator, prefix, temperature=0.2, model="house-model", prices=prices)
     client = make_client(config, redis_url)
     assert review_segment(client, PROMPT, CALL).status == "ok"
     assert review_segment(client, PROMPT, CALL).status == "ok"
@@ -221,7 +244,7 @@ def test_unsupported_temperature_is_dropped_and_remembered(env: Env) -> None:
     assert "temperature" not in emulator.requests[-1].body
 
 
-def test_incomplete_is_retried_once_with_a_larger_budget(env: Env) -> None:
+def test_incomplete_is_retried_with_a_larger_budget(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(incomplete(), times=1)
     emulator.add(findings([FINDING]))
@@ -231,14 +254,24 @@ def test_incomplete_is_retried_once_with_a_larger_budget(env: Env) -> None:
     assert [b["max_output_tokens"] for b in _bodies(emulator)] == [1000, 2000]
 
 
-def test_incomplete_twice_reports_the_segment_incomplete(env: Env) -> None:
+def test_a_cut_off_answer_is_grown_to_the_ceiling_before_it_is_reported_for_splitting(
+    env: Env,
+) -> None:
     emulator, redis_url, prefix = env
     emulator.add(incomplete())
-    config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
+    config = make_config(
+        emulator,
+        prefix,
+        escalation_model="gpt-5.4",
+        max_output_tokens=1000,
+        escalation_max_output_tokens=1000,
+        max_output_tokens_ceiling=3000,
+    )
     review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "incomplete"
     assert review.error == "incomplete: max_output_tokens"
-    assert len(emulator.requests) == 2  # no escalation: the pipeline splits the segment
+    # Doubled up to the ceiling; no escalation: the pipeline splits the segment.
+    assert [b["max_output_tokens"] for b in _bodies(emulator)] == [1000, 2000, 3000]
 
 
 def test_malformed_json_gets_one_repair(env: Env) -> None:
@@ -279,17 +312,17 @@ def make_config_for_ledger(prefix: str) -> ModelConfig:
 def test_needs_deeper_analysis_escalates_to_the_full_model(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(findings([], needs_deeper=True), model="gpt-5-codex-mini")
-    emulator.add(findings([FINDING]), model="gpt-5-codex")
-    config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
+    emulator.add(findings([FINDING]), model="gpt-5.4")
+    config = make_config(emulator, prefix, escalation_model="gpt-5.4")
     review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert review.escalated
-    assert review.model == "gpt-5-codex"
+    assert review.model == "gpt-5.4"
     assert len(review.findings) == 1
-    assert [b["model"] for b in _bodies(emulator)] == ["gpt-5-codex-mini", "gpt-5-codex"]
+    assert [b["model"] for b in _bodies(emulator)] == ["gpt-5-codex-mini", "gpt-5.4"]
     assert emulator.requests[1].body["reasoning"] == {"effort": "medium"}
     records = make_client(config, redis_url).ledger.calls_for_pr("octo/widgets", 7)
-    assert [r.model for r in records] == ["gpt-5-codex-mini", "gpt-5-codex"]
+    assert [r.model for r in records] == ["gpt-5-codex-mini", "gpt-5.4"]
     assert review.cost_usd == sum((r.cost_usd for r in records), Decimal(0))
     assert len(review.request_ids) == 2
 
@@ -297,8 +330,8 @@ def test_needs_deeper_analysis_escalates_to_the_full_model(env: Env) -> None:
 def test_invalid_output_escalates(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(text("not json"), model="gpt-5-codex-mini")
-    emulator.add(findings([]), model="gpt-5-codex")
-    config = make_config(emulator, prefix, escalation_model="gpt-5-codex")
+    emulator.add(findings([]), model="gpt-5.4")
+    config = make_config(emulator, prefix, escalation_model="gpt-5.4")
     review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"
     assert review.escalated
@@ -324,8 +357,9 @@ def test_monthly_budget_stops_new_calls(env: Env) -> None:
 
 
 class Host:
-    def __init__(self) -> None:
+    def __init__(self, search_output: str = "app.py:3: x = 1") -> None:
         self.calls: list[tuple[Any, ...]] = []
+        self.search_output = search_output
 
     def read_file(self, path: str, start_line: int, end_line: int) -> str:
         self.calls.append(("read_file", path, start_line, end_line))
@@ -333,7 +367,7 @@ class Host:
 
     def search(self, pattern: str) -> str:
         self.calls.append(("search", pattern))
-        return "app.py:3: x = 1"
+        return self.search_output
 
 
 def test_function_tools_are_answered_and_replayed_statelessly(env: Env) -> None:
@@ -375,13 +409,49 @@ def test_function_tools_are_answered_and_replayed_statelessly(env: Env) -> None:
     assert len(review.request_ids) == 3
 
 
-def test_tool_rounds_are_bounded(env: Env) -> None:
+def test_an_endless_tool_caller_still_answers_within_the_round_cap_without_escalation(
+    env: Env,
+) -> None:
     emulator, redis_url, prefix = env
+    # A model that calls tools whenever it may; with tool_choice "none" it must answer.
     emulator.add(function_call("search", pattern="x"))
-    config = make_config(emulator, prefix, max_tool_rounds=2)
-    review = review_segment(make_client(config, redis_url), PROMPT, CALL, Host())
-    assert review.status == "failed"
-    assert len(emulator.requests) == 3
+    config = make_config(emulator, prefix, max_tool_rounds=2, escalation_model="gpt-5.4")
+    host = Host()
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL, host)
+    assert review.status == "ok"
+    assert not review.escalated
+    bodies = _bodies(emulator)
+    assert len(bodies) == 3  # two tool rounds, then the answer
+    assert [b.get("tool_choice") for b in bodies] == [None, None, "none"]
+    assert {b["model"] for b in bodies} == {"gpt-5-codex-mini"}
+    assert len(host.calls) == 2
+
+
+def test_tool_calls_are_capped_per_round_and_per_segment(env: Env) -> None:
+    emulator, redis_url, prefix = env
+    many = Answer(calls=tuple(("search", {"pattern": f"p{i}"}) for i in range(5)))
+    emulator.add(many, times=2)
+    emulator.add(findings([]))
+    config = make_config(
+        emulator,
+        prefix,
+        max_tool_calls_per_round=3,
+        max_tool_output_chars=2_000,
+        max_tool_output_chars_per_segment=5_000,
+    )
+    host = Host(search_output="x" * 2_000)
+    review = review_segment(make_client(config, redis_url), PROMPT, CALL, host)
+    assert review.status == "ok"
+    outputs = [
+        item["output"]
+        for item in emulator.requests[-1].body["input"]
+        if item.get("type") == "function_call_output"
+    ]
+    assert len(outputs) == 10  # every call gets an output, run or not
+    assert sum(len(o) for o in outputs if not o.startswith("error:")) <= 5_000 + 40
+    assert outputs[3].startswith("error: not run; at most 3 tool calls")
+    assert outputs[5].startswith("error: not run; the tool output budget")  # second round
+    assert len(host.calls) == 3  # 2,000 + 2,000 + 1,000 characters, then the budget is spent
 
 
 def test_bad_tool_arguments_go_back_to_the_model_as_text(env: Env) -> None:
@@ -483,7 +553,7 @@ def test_endpoint_failures_are_not_escalated(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(error(503, "Overloaded.", type_="server_error"), model="gpt-5-codex-mini")
     config = make_config(
-        emulator, prefix, escalation_model="gpt-5-codex", retry=RetryPolicy(max_attempts=2)
+        emulator, prefix, escalation_model="gpt-5.4", retry=RetryPolicy(max_attempts=2)
     )
     review = review_segment(make_client(config, redis_url, FakeClock()), PROMPT, CALL)
     assert review.status == "failed"
@@ -495,7 +565,7 @@ def test_escalation_respects_the_budget(env: Env) -> None:
     emulator, redis_url, prefix = env
     emulator.add(findings([FINDING], needs_deeper=True), model="gpt-5-codex-mini")
     config = make_config(
-        emulator, prefix, escalation_model="gpt-5-codex", monthly_budget_usd=Decimal("0.000001")
+        emulator, prefix, escalation_model="gpt-5.4", monthly_budget_usd=Decimal("0.000001")
     )
     review = review_segment(make_client(config, redis_url), PROMPT, CALL)
     assert review.status == "ok"

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from openai.types.responses import Response
 
-from tests.emulators.openai import ResponsesEmulator, findings
+from tests.emulators.openai import ResponsesEmulator, findings, function_call
 from workers.findings import FINDINGS_SCHEMA
+from workers.model.tools import TOOL_DEFINITIONS
 
 AUTH = {"Authorization": "Bearer sk-test-0"}
 
@@ -89,6 +90,7 @@ def test_invalid_requests_get_the_real_error_shape(
 def test_temperature_is_accepted_by_non_reasoning_models(
     openai_emulator: ResponsesEmulator,
 ) -> None:
+    openai_emulator.models.add("gpt-4.1")
     assert _post(openai_emulator, _body(model="gpt-4.1", temperature=0.2)).status_code == 200
 
 
@@ -123,6 +125,48 @@ def test_overlong_input_needs_truncation() -> None:
 
 
 def test_models_are_listed(openai_emulator: ResponsesEmulator) -> None:
-    ids = [m["id"] for m in httpx.get(openai_emulator.url + "/models", timeout=5).json()["data"]]
+    auth = {"Authorization": "Bearer sk-test-0"}
+    answer = httpx.get(openai_emulator.url + "/models", headers=auth, timeout=5)
+    ids = [m["id"] for m in answer.json()["data"]]
     assert "gpt-5-codex-mini" in ids
-    assert "gpt-5-codex" in ids
+    assert "gpt-5.4" in ids
+    assert "gpt-5-codex" not in ids  # shut down on 2026-07-23
+    one = httpx.get(openai_emulator.url + "/models/gpt-5.4", headers=auth, timeout=5)
+    assert one.json() == {
+        "id": "gpt-5.4", "object": "model", "created": 1_700_000_000, "owned_by": "openai"
+    }  # fmt: skip
+    gone = httpx.get(openai_emulator.url + "/models/gpt-5-codex", headers=auth, timeout=5)
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "model_not_found")
+    assert httpx.get(openai_emulator.url + "/models", timeout=5).status_code == 401
+
+
+def test_codex_models_refuse_minimal_effort(openai_emulator: ResponsesEmulator) -> None:
+    answer = _post(openai_emulator, _body(reasoning={"effort": "minimal"}))
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "unsupported_value"
+    assert answer.json()["error"]["param"] == "reasoning.effort"
+    openai_emulator.add(findings([]))
+    allowed = _post(openai_emulator, _body(model="gpt-5-mini", reasoning={"effort": "minimal"}))
+    assert allowed.status_code == 200
+
+
+def test_a_model_the_api_does_not_serve_is_a_404_model_not_found(
+    openai_emulator: ResponsesEmulator,
+) -> None:
+    answer = _post(openai_emulator, _body(model="gpt-5-codex"))
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "model_not_found"
+
+
+def test_a_revoked_key_is_a_401(openai_emulator: ResponsesEmulator) -> None:
+    openai_emulator.revoke("sk-test-0")
+    answer = _post(openai_emulator, _body())
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_tool_choice_none_never_gets_function_calls(openai_emulator: ResponsesEmulator) -> None:
+    openai_emulator.add(function_call("search", pattern="x"))
+    body = _body(tools=TOOL_DEFINITIONS, tool_choice="none")
+    output = _post(openai_emulator, body).json()["output"]
+    assert [item["type"] for item in output] == ["reasoning", "message"]

@@ -14,8 +14,10 @@ from pydantic import ValidationError
 from tests.model.helpers import FINDING
 from workers.model import ModelSettings, PriceTable, RetryPolicy, Usage, parse_findings
 from workers.model.errors import (
-    BadRequest,
+    ContextTooLong,
+    KeyRejected,
     ModelHTTPError,
+    ModelNotFound,
     QuotaExhausted,
     RateLimited,
     ServerError,
@@ -101,8 +103,12 @@ def _error(status: int, code: str | None, param: str | None = None) -> httpx.Res
         (429, "insufficient_quota", QuotaExhausted, False),
         (400, "unsupported_parameter", UnsupportedParameter, False),
         (400, "unsupported_value", UnsupportedParameter, False),
-        (400, "invalid_value", BadRequest, False),
-        (401, "invalid_api_key", BadRequest, False),
+        (400, "invalid_value", UnsupportedParameter, False),  # param "temperature" decides
+        (400, None, UnsupportedParameter, False),
+        (401, "invalid_api_key", KeyRejected, False),
+        (403, None, KeyRejected, False),
+        (404, "model_not_found", ModelNotFound, False),
+        (400, "context_length_exceeded", ContextTooLong, False),
         (408, None, ServerError, True),
         (409, None, ServerError, True),
         (500, None, ServerError, True),
@@ -240,3 +246,19 @@ def test_settings_refuse_empty_and_placeholder_keys(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OPENAI_API_KEY", "changeme")
     with pytest.raises(ValidationError):
         ModelSettings()
+
+
+def test_a_call_is_priced_at_the_tier_that_served_it() -> None:
+    table = PriceTable.from_json(
+        '{"house": {"input": 2, "cached_input": 0.2, "output": 8,'
+        ' "priority": {"input": 5, "cached_input": 0.5, "output": 20}}}',
+        base=PriceTable.default(),
+    )
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    assert table.cost("house", usage) == Decimal(10)
+    assert table.cost("house", usage, "default") == Decimal(10)
+    assert table.cost("house", usage, "auto") == Decimal(10)
+    assert table.cost("house", usage, "priority") == Decimal(25)  # its own priority price
+    assert table.cost("house", usage, "flex") == Decimal(5)  # half, none given
+    assert table.cost("gpt-5.4", usage, "priority") == Decimal(35)  # twice 2.50 + 15
+    assert table.custom == frozenset({"house"})

@@ -65,6 +65,7 @@ def test_a_model_without_a_price_is_refused_before_any_call(world: World) -> Non
         OPENAI_ESCALATION_MODEL="",
         MODEL_PRICES='{"house-model-7": {"input": 1, "cached_input": 0.1, "output": 4}}',
     )
+    world.openai.models.add("house-model-7")
     world.openai.add(text('{"ok": true}'), match="Answer with ok set to true.")
     result = CliRunner().invoke(doctor, [], env=priced)
     assert result.exit_code == 0, result.output

@@ -309,14 +309,14 @@ def test_repository_settings_choose_model_effort_and_language(world: World) -> N
     world.github.commit(
         REPO,
         "main",
-        {".github/codex-review.yml": "model: gpt-5-codex\nreasoning_effort: high\nlanguage: fr\n"},
+        {".github/codex-review.yml": "model: gpt-5.4\nreasoning_effort: high\nlanguage: fr\n"},
     )
     world.openai.add(findings([BUG]), match=BUG_QUOTE)
 
     assert world.run().status == "posted"
 
     (request,) = world.openai.requests
-    assert request.body["model"] == "gpt-5-codex"
+    assert request.body["model"] == "gpt-5.4"
     assert request.body["reasoning"] == {"effort": "high"}
     assert "in this language: fr" in str(request.body["instructions"])
 

@@ -25,6 +25,8 @@ from workers.config import WorkerSettings
 from workers.github import GitHubApp
 from workers.github.errors import AuthError, GitHubError, NotFound, TransportError
 from workers.model import CallContext, ModelClient
+from workers.model.errors import NoUsableKey
+from workers.model.lifecycle import check_at_start
 
 _PING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -95,15 +97,11 @@ def _parse_ping(data: Any) -> bool:
 
 def check_model(settings: WorkerSettings) -> Check:
     config = settings.to_config()
-    # Every answer is priced from this table; a model without a price would fail each
-    # review after the call was paid for.
-    for model in dict.fromkeys(m for m in (config.model, config.escalation_model) if m):
-        try:
-            config.prices.price(model)
-        except KeyError:
-            return Check(
-                "model", False, f"no price for {model}: add it to MODEL_PRICES (USD per 1M tokens)"
-            )
+    # The worker's start-up check: every configured model priced, not shut down, served.
+    models = check_at_start(config)
+    if models.problems:
+        return Check("model", False, "; ".join(models.problems))
+    notes = "".join(f"; warning: {warning}" for warning in models.warnings)
     if not settings.redis_url:
         return Check("model", False, "skipped: the model client needs the broker's Redis")
     store: redis.Redis[bytes] = redis.Redis.from_url(settings.redis_url)
@@ -116,12 +114,16 @@ def check_model(settings: WorkerSettings) -> Check:
             _PING_SCHEMA,
             parse=_parse_ping,
         )
+        parked = client.keys.parked_keys()
+    except NoUsableKey as exc:
+        return Check("model", False, str(exc))
     finally:
         client.close()
         store.close()
     if result.status != "ok":
         return Check("model", False, f"{config.model} at {config.base_url}: {result.error}")
-    return Check("model", True, f"{config.model} at {config.base_url} answers")
+    notes += "".join(f"; key {k.key_index + 1} parked ({k.reason})" for k in parked)
+    return Check("model", True, f"{config.model} at {config.base_url} answers{notes}")
 
 
 def run_checks(settings: WorkerSettings) -> list[Check]:

@@ -4,53 +4,49 @@
 own schema); ``workers.model.review.review_segment`` builds the review, with
 its escalation, on it. Model-side problems never raise out of it: they become
 a result with ``status`` ``failed``, ``incomplete`` or ``budget_exceeded`` and
-a reason. Inside, ``_send`` raises the ``ModelError`` tree of ``errors.py``.
+a reason. The one exception is ``NoUsableKey``: with every key refused no call
+can succeed, and the job fails with that message. The network edge, with its
+key failover, streaming and retries, is ``workers.model.send``.
 
 ``store`` is always false, so nothing can be referenced by
 ``previous_response_id``: a tool round or a repair resends the earlier output
 items (reasoning items with their ``encrypted_content``) in ``input``.
+``truncation`` is ``disabled``: an input over the context window is a 400
+``context_length_exceeded``, reported as ``incomplete`` so that the caller
+splits the segment, never silently shortened from the front (which, in a
+tool loop, would drop the diff itself).
 """
 
 from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 import redis
 
 from codex_common.logs import get_logger
+from workers.model.catalog import accepts_temperature
 from workers.model.config import ModelConfig, ReasoningEffort
 from workers.model.errors import (
+    ContextTooLong,
     ModelError,
-    ModelHTTPError,
+    ModelNotFound,
     ModelOutputError,
-    ModelTimeout,
-    ModelTransportError,
-    QuotaExhausted,
-    UnsupportedParameter,
+    NoUsableKey,
 )
-from workers.model.ledger import BudgetLedger, CallContext, CallRecord
+from workers.model.ledger import BudgetLedger, CallContext
 from workers.model.limits import Clock, KeyPool, SystemClock
 from workers.model.result import ModelPrompt, StructuredResult, Tally
-from workers.model.retry import backoff, server_delay, should_retry
+from workers.model.send import Sender
 from workers.model.tools import TOOL_DEFINITIONS, ToolHost, run_tool
-from workers.model.wire import ModelResponse, Usage
+from workers.model.wire import ModelResponse
 
 log = get_logger("workers.model")
 
 T = TypeVar("T")
-
-_RATE_HEADERS = tuple(
-    f"x-ratelimit-{part}-{kind}"
-    for part in ("limit", "remaining", "reset")
-    for kind in ("requests", "tokens")
-)
-_QUOTA_PARK_SECONDS = 3600.0
 
 
 def _text_chars(items: list[dict[str, Any]]) -> int:
@@ -60,9 +56,10 @@ def _text_chars(items: list[dict[str, Any]]) -> int:
 class ModelClient:
     """Calls the Responses endpoint for reviews and fixes.
 
-    ``http`` is used as given (its transport can be a test server's); ``redis``
-    holds the shared limiter, key state and the ledger; ``clock`` and ``rng``
-    make waiting deterministic in tests.
+    ``http`` is used as given (its transport can be a test server's; its read
+    timeout is the stream's idle timeout); ``redis`` holds the shared limiter,
+    key state and the ledger; ``clock`` and ``rng`` make waiting deterministic
+    in tests.
     """
 
     def __init__(
@@ -76,21 +73,26 @@ class ModelClient:
     ) -> None:
         self.config = config
         self._http = http
-        self._redis = redis_client
         self._clock = clock or SystemClock()
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self.keys = KeyPool(
             config.keys, redis_client, config.limiter, self._clock, prefix=config.redis_prefix
         )
         self.ledger = BudgetLedger(
             redis_client, prefix=config.redis_prefix, monthly_budget_usd=config.monthly_budget_usd
         )
-        self._no_temperature_key = f"{config.redis_prefix}:no-temperature"
-        self._no_temperature: set[str] = set()
+        self.sender = Sender(
+            config,
+            http=http,
+            redis_client=redis_client,
+            keys=self.keys,
+            ledger=self.ledger,
+            clock=self._clock,
+            rng=rng or random.Random(),  # noqa: S311 - jitter, not secrecy
+        )
 
     @classmethod
     def create(cls, config: ModelConfig, redis_client: redis.Redis[bytes]) -> ModelClient:
-        """A client with its own ``httpx.Client`` using the configured timeouts."""
+        """A client with its own ``httpx.Client``: the read timeout is the stream idle timeout."""
         timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
         return cls(config, http=httpx.Client(timeout=timeout), redis_client=redis_client)
 
@@ -115,60 +117,90 @@ class ModelClient:
 
         ``parse`` receives the decoded JSON and raises ``ValueError`` (pydantic's
         ``ValidationError`` is one) when it breaks the contract; the model then
-        gets one chance to repair it. Tool calls are answered by ``tools`` for at
-        most ``max_tool_rounds`` rounds. An ``incomplete`` answer is retried once
-        with a doubled output budget.
+        gets one chance to repair it. Tool calls are answered by ``tools``: at
+        most ``max_tool_calls_per_round`` per turn and
+        ``max_tool_output_chars_per_segment`` characters in all; after
+        ``max_tool_rounds`` rounds the next request sends ``tool_choice: "none"``
+        so the model must answer. An answer cut off at ``max_output_tokens`` is
+        asked again with a doubled budget up to the ceiling, then reported
+        ``incomplete`` (the caller splits); a ``content_filter`` stop is
+        ``failed``; a ``status: failed`` with ``server_error`` is asked again once.
         """
-        model = model or self.config.model
+        config = self.config
+        model = model or config.model
         tally = Tally(model)
+        if not config.prices.has(model):
+            # Every answer is priced; an unpriced model would be paid for and not recorded.
+            return tally.result(
+                "failed", None, f"{config.setting_of(model)} names {model}, which has no price"
+            )
         decision = self.ledger.check(call.repository, self._clock.time())
         if not decision.allowed:
             return tally.result("budget_exceeded", None, decision.message)
-        max_output = self.config.max_output_tokens
+        max_output = config.output_budget(model)
         items: list[dict[str, Any]] = [{"role": "user", "content": prompt.input}]
-        repaired = grown = False
-        rounds = 0
+        repaired = failed_again = False
+        rounds = tool_chars = 0
         while True:
+            last_round = tools is not None and rounds >= config.max_tool_rounds
             body = self._body(
                 model, prompt, items, schema_name, schema, max_output, tools, call, reasoning_effort
             )
+            if last_round:
+                body["tool_choice"] = "none"
             estimate = prompt.input_tokens + _text_chars(items[1:]) // 3 + max_output
             try:
-                response = self._send(body, estimate, call, tally)
+                response = self.sender.send(body, estimate, call, tally)
+            except NoUsableKey:
+                raise
+            except ContextTooLong as exc:
+                return tally.result("incomplete", None, f"context_length_exceeded: {exc.message}")
+            except ModelNotFound as exc:
+                message = (
+                    f"{config.setting_of(model)} names {model}, which the API does not serve "
+                    f"(404 model_not_found: {exc.message})"
+                )
+                log.error("model not found", model=model, setting=config.setting_of(model))
+                return tally.result("failed", None, message)
             except ModelError as exc:
                 return tally.result(
                     "failed", None, f"{type(exc).__name__}: {exc}", transient=exc.retryable
                 )
             if response.status == "incomplete":
-                if response.incomplete_reason == "max_output_tokens" and not grown:
-                    grown = True
-                    max_output = min(max_output * 2, self.config.max_output_tokens_ceiling)
+                reason = response.incomplete_reason or "unknown"
+                if reason == "max_output_tokens" and max_output < config.max_output_tokens_ceiling:
+                    max_output = min(max_output * 2, config.max_output_tokens_ceiling)
+                    continue
+                if reason == "content_filter":
+                    return tally.result(
+                        "failed", None, "the answer was stopped by OpenAI's content filter"
+                    )
+                return tally.result("incomplete", None, f"incomplete: {reason}")
+            if response.status == "failed":
+                code = response.error_code or "unknown"
+                if code == "server_error" and not failed_again:
+                    failed_again = True
                     continue
                 return tally.result(
-                    "incomplete", None, f"incomplete: {response.incomplete_reason or 'unknown'}"
+                    "failed",
+                    None,
+                    f"the response failed: {code}: {response.error_message or 'no message'}",
+                    transient=code == "server_error",
                 )
             if response.status != "completed":
                 return tally.result(
                     "failed", None, f"response status {response.status}", output_failed=True
                 )
             if response.function_calls:
-                if tools is None or rounds >= self.config.max_tool_rounds:
+                if tools is None or last_round:
+                    # Exhausted rounds are not the model's inability to review: no escalation.
                     return tally.result(
-                        "failed",
-                        None,
-                        f"tool calls beyond {self.config.max_tool_rounds} rounds",
-                        output_failed=True,
+                        "failed", None, f"the model kept calling tools after {rounds} rounds"
                     )
                 rounds += 1
                 items += response.replay_items()
-                items += [
-                    {
-                        "type": "function_call_output",
-                        "call_id": fc.call_id,
-                        "output": run_tool(tools, fc, max_chars=self.config.max_tool_output_chars),
-                    }
-                    for fc in response.function_calls
-                ]
+                outputs, tool_chars = self._answer_tools(tools, response, tool_chars)
+                items += outputs
                 continue
             try:
                 if not response.text:
@@ -189,6 +221,30 @@ class ModelClient:
                         ),
                     }
                 )
+
+    def _answer_tools(
+        self, tools: ToolHost, response: ModelResponse, used: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One ``function_call_output`` per call (the API wants one for each), run only
+        within the per-turn cap and the segment's output budget; returns the new total."""
+        config = self.config
+        outputs: list[dict[str, Any]] = []
+        for number, fc in enumerate(response.function_calls):
+            room = config.max_tool_output_chars_per_segment - used
+            if number >= config.max_tool_calls_per_round:
+                output = (
+                    f"error: not run; at most {config.max_tool_calls_per_round} tool calls "
+                    "are answered per turn"
+                )
+            elif room <= 0:
+                output = "error: not run; the tool output budget of this review is used up"
+            else:
+                output = run_tool(tools, fc, max_chars=min(config.max_tool_output_chars, room))
+                used += len(output)
+            outputs.append(
+                {"type": "function_call_output", "call_id": fc.call_id, "output": output}
+            )
+        return outputs, used
 
     # -- request building ---------------------------------------------------------------------
 
@@ -220,7 +276,7 @@ class ModelClient:
             },
             "reasoning": {"effort": effort or config.reasoning_effort},
             "max_output_tokens": max_output,
-            "truncation": "auto",
+            "truncation": "disabled",
             "store": False,
             "prompt_cache_key": prompt.cache_key,
             "metadata": {
@@ -233,148 +289,13 @@ class ModelClient:
         }
         if config.service_tier is not None:
             body["service_tier"] = config.service_tier
-        if config.temperature is not None and not self._refuses_temperature(wire_model):
+        if (
+            config.temperature is not None
+            and accepts_temperature(model)
+            and not self.sender.refuses_temperature(wire_model)
+        ):
             body["temperature"] = config.temperature
         if tools is not None:
             body["tools"] = TOOL_DEFINITIONS
             body["include"] = ["reasoning.encrypted_content"]
         return body
-
-    def _refuses_temperature(self, model: str) -> bool:
-        if model in self._no_temperature:
-            return True
-        if self._redis.sismember(self._no_temperature_key, model):
-            self._no_temperature.add(model)
-            return True
-        return False
-
-    def _auth(self, key_index: int) -> tuple[dict[str, str], dict[str, str]]:
-        secret = self.keys.secret(key_index)
-        if self.config.api_style == "azure":
-            params = (
-                {"api-version": self.config.azure.api_version}
-                if self.config.azure.api_version
-                else {}
-            )
-            return {"api-key": secret}, params
-        return {"Authorization": f"Bearer {secret}"}, {}
-
-    # -- the network edge ---------------------------------------------------------------------
-
-    def _send(
-        self, body: dict[str, Any], estimate: int, call: CallContext, tally: Tally
-    ) -> ModelResponse:
-        """POST once or more until an answer, a final error, or the retry budget runs out."""
-        policy = self.config.retry
-        failures = 0
-        while True:
-            lease = self.keys.acquire(estimate)
-            headers, params = self._auth(lease.key_index)
-            tally.attempts += 1
-            started = time.perf_counter()
-            actual: int | None = None
-            error: ModelError
-            answer_headers: Mapping[str, str] = {}
-            try:
-                try:
-                    answer = self._http.post(
-                        self.config.responses_url, json=body, headers=headers, params=params
-                    )
-                except httpx.TimeoutException as exc:
-                    error = ModelTimeout(f"no answer in time: {type(exc).__name__}")
-                except httpx.TransportError as exc:
-                    error = ModelTransportError(f"{type(exc).__name__}: {exc}")
-                else:
-                    answer_headers = answer.headers
-                    self.keys.observe(lease.key_index, answer.headers)
-                    if answer.is_success:
-                        response = self._parse(answer)
-                        actual = response.usage.input_tokens + int(body["max_output_tokens"])
-                        self._account(response, call, tally)
-                        self._log(answer, body, lease.key_index, started, response.usage)
-                        return response
-                    error = ModelHTTPError.from_response(answer)
-                    self._log(answer, body, lease.key_index, started, None)
-            finally:
-                self.keys.release(lease, actual)
-            if isinstance(error, ModelHTTPError) and error.request_id:
-                tally.request_ids.append(error.request_id)
-            if (
-                isinstance(error, UnsupportedParameter)
-                and error.param == "temperature"
-                and "temperature" in body
-            ):
-                # Reasoning models refuse temperature; remember it for every worker.
-                self._no_temperature.add(str(body["model"]))
-                self._redis.sadd(self._no_temperature_key, str(body["model"]))
-                body = {name: value for name, value in body.items() if name != "temperature"}
-                continue
-            if isinstance(error, QuotaExhausted):
-                self.keys.park(lease.key_index, _QUOTA_PARK_SECONDS)
-                log.error("model key has no quota left; parked", key_index=lease.key_index)
-                if len(self.keys.order()) > 0:  # raises when every key is parked
-                    continue
-            if not should_retry(error.retryable, answer_headers):
-                raise error
-            failures += 1
-            if failures >= policy.max_attempts:
-                raise error
-            now = datetime.fromtimestamp(self._clock.time(), UTC)
-            delay = server_delay(answer_headers, now=now)
-            if delay is None:
-                delay = backoff(failures - 1, policy, self._rng)
-            if tally.waited + delay > policy.max_total_wait:
-                raise error
-            log.warning(
-                "model call failed; retrying",
-                error=str(error),
-                retry=failures,
-                delay_seconds=round(delay, 3),
-            )
-            tally.retries += 1
-            tally.waited += delay
-            self._clock.sleep(delay)
-
-    def _parse(self, answer: httpx.Response) -> ModelResponse:
-        try:
-            payload = answer.json()
-        except ValueError as exc:
-            raise ModelOutputError("the response body is not JSON") from exc
-        return ModelResponse.from_json(payload, request_id=answer.headers.get("x-request-id"))
-
-    def _account(self, response: ModelResponse, call: CallContext, tally: Tally) -> None:
-        cost = self.config.prices.cost(response.model, response.usage)
-        tally.usage = tally.usage + response.usage
-        tally.cost += cost
-        if response.request_id:
-            tally.request_ids.append(response.request_id)
-        self.ledger.record(
-            call,
-            CallRecord(
-                model=response.model,
-                request_id=response.request_id,
-                usage=response.usage,
-                cost_usd=cost,
-                at=self._clock.time(),
-            ),
-        )
-
-    def _log(
-        self,
-        answer: httpx.Response,
-        body: Mapping[str, Any],
-        key_index: int,
-        started: float,
-        usage: Usage | None,
-    ) -> None:
-        limits = {name: answer.headers[name] for name in _RATE_HEADERS if name in answer.headers}
-        log.info(
-            "model call",
-            request_id=answer.headers.get("x-request-id"),
-            status=answer.status_code,
-            model=body.get("model"),
-            key_index=key_index,
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            tokens=usage.to_dict() if usage else None,
-            rate_limits=limits,
-        )

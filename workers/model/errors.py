@@ -5,14 +5,21 @@
     ModelError                      anything the model endpoint did not do for us
     ├── ModelTimeout                no answer in time (retryable)
     ├── ModelTransportError         connection refused, reset... (retryable)
-    ├── ModelHTTPError              a non-2xx answer; carries status, code, request id
-    │   ├── RateLimited             429 rate_limit_exceeded (retryable)
-    │   ├── QuotaExhausted          429 insufficient_quota (never retried; the key is parked)
-    │   ├── UnsupportedParameter    400 unsupported_parameter / unsupported_value
+    ├── ModelHTTPError              a non-2xx answer; carries status, code, param, request id
+    │   ├── RateLimited             429 rate_limit_exceeded (retryable; another key first)
+    │   ├── KeyRefused              a key the endpoint will not serve: the key is parked
+    │   │   ├── QuotaExhausted      429 insufficient_quota
+    │   │   └── KeyRejected         401 (revoked, mistyped) or 403 (no access to the project)
+    │   ├── ModelNotFound           404 model_not_found: the model is gone or not allowed
+    │   ├── ContextTooLong          400 context_length_exceeded: the caller splits the input
+    │   ├── UnsupportedParameter    400 naming a parameter the model refuses (param, any code)
     │   ├── BadRequest              other 4xx (not retried)
     │   └── ServerError             408, 409, 5xx (retryable)
+    ├── StreamStalled               the stream sent nothing for the idle timeout (retryable)
+    ├── StreamBroken                the stream ended before its last event (retryable)
     ├── ModelOutputError            a 2xx whose content breaks the contract (bad JSON, schema)
-    └── CapacityTimeout             the shared limiter gave no slot within the wait budget
+    ├── CapacityTimeout             the shared limiter gave no slot within the wait budget
+    └── NoUsableKey                 every configured key is parked (permanent until one returns)
 
 ``ModelHTTPError.from_response`` is the one place where status codes map to classes.
 The retryable classes derive from ``workers.errors.Transient`` too: a call retries
@@ -50,6 +57,18 @@ class CapacityTimeout(ModelError, Transient):
     """No key had a free slot or token budget before the wait budget ran out."""
 
 
+class StreamStalled(ModelTimeout):
+    """The stream was open but sent no event for the idle timeout."""
+
+
+class StreamBroken(ModelTransportError):
+    """The stream ended (connection cut, ``error`` event) before a final response event."""
+
+
+class NoUsableKey(ModelError):
+    """Every configured API key is parked; the message says why, per key, in plain words."""
+
+
 class ModelOutputError(ModelError):
     """The answer was delivered but its content cannot be used."""
 
@@ -83,7 +102,16 @@ class ModelHTTPError(ModelError):
         kind: type[ModelHTTPError]
         if status == 429:
             kind = QuotaExhausted if code == "insufficient_quota" else RateLimited
-        elif status == 400 and code in {"unsupported_parameter", "unsupported_value"}:
+        elif status in {401, 403}:
+            kind = KeyRejected
+        elif status == 404 and code == "model_not_found":
+            kind = ModelNotFound
+        elif status == 400 and code == "context_length_exceeded":
+            kind = ContextTooLong
+        elif status == 400 and (
+            code in {"unsupported_parameter", "unsupported_value"} or param == "temperature"
+        ):
+            # Refusals of a parameter have come with ``code: null``: the param decides.
             kind = UnsupportedParameter
         elif status in {408, 409} or status >= 500:
             kind = ServerError
@@ -121,7 +149,23 @@ class RateLimited(ModelHTTPError, Transient):
     pass
 
 
-class QuotaExhausted(ModelHTTPError):
+class KeyRefused(ModelHTTPError):
+    """The endpoint will not serve this key; the pool parks it and the call moves on."""
+
+
+class QuotaExhausted(KeyRefused):
+    pass
+
+
+class KeyRejected(KeyRefused):
+    pass
+
+
+class ModelNotFound(ModelHTTPError):
+    pass
+
+
+class ContextTooLong(ModelHTTPError):
     pass
 
 

@@ -7,6 +7,9 @@ Keys (under the configured prefix):
 * ``ledger:repo:{repo}:{YYYY-MM}`` hash of totals per repository and month.
 
 Cost is stored in integer nano-dollars so concurrent ``HINCRBY`` sums are exact.
+Every attempt that reached the endpoint is one record, under its request id; a
+streamed answer that ended early (stalled, cut) is recorded with estimated
+usage and ``ended_early`` set, since the provider may bill it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class CallRecord:
     usage: Usage
     cost_usd: Decimal
     at: float
+    ended_early: bool = False
+    """The stream ended before its final event: usage and cost are estimates."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +58,7 @@ class CallRecord:
             "usage": self.usage.to_dict(),
             "cost_usd": str(self.cost_usd),
             "at": self.at,
+            "ended_early": self.ended_early,
         }
 
     @classmethod
@@ -63,6 +69,7 @@ class CallRecord:
             usage=Usage(**{k: int(v) for k, v in data["usage"].items()}),
             cost_usd=Decimal(str(data["cost_usd"])),
             at=float(data["at"]),
+            ended_early=bool(data.get("ended_early", False)),
         )
 
 

@@ -9,7 +9,16 @@ Per key (identified in Redis by a short hash, never the key itself):
   of a call starts when it *ends*, so it outlives the provider's own count,
   and the reservation is only raised, never lowered, by the actual usage;
 * the last rate-limit headers seen, from which the key with the most
-  remaining capacity is chosen; a key that hit ``insufficient_quota`` is parked.
+  remaining capacity is chosen: keys known to have capacity first, then keys
+  whose limits are not known yet, then keys known to be spent (a 429 cools a
+  key until the reset it names);
+* parking: a key the endpoint refuses (401, 403, ``insufficient_quota``) is not
+  chosen again until its parking ends. Each parking is logged once, counted in
+  Redis (``parks_by_reason``) and announced to ``PARK_LISTENERS``; when every key
+  is parked, ``order`` raises ``NoUsableKey`` naming each key's reason.
+
+Keys of one OpenAI project share one rate limit and one quota: several keys
+only add capacity when they belong to different projects.
 
 All check-and-take steps are Lua scripts, atomic across processes.
 """
@@ -19,16 +28,37 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 import redis
 from pydantic import SecretStr
 
+from codex_common.logs import get_logger
 from workers.model.config import LimiterSettings
-from workers.model.errors import CapacityTimeout, QuotaExhausted
+from workers.model.errors import CapacityTimeout, NoUsableKey
 from workers.model.retry import parse_duration
+
+log = get_logger("workers.model.keys")
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedKey:
+    """A key the pool stopped choosing: its fingerprint, position, why, and until when."""
+
+    fingerprint: str
+    key_index: int
+    reason: str
+    until: float
+
+
+PARK_LISTENERS: Final[list[Callable[[ParkedKey], None]]] = []
+"""Called once per parking (in the process that parked the key); metrics hook here."""
+
+# Parking a key for a refused key or quota: long enough not to hammer it, short
+# enough that a key fixed by its owner (billing paid, key restored) comes back.
+PARK_SECONDS: Final = 3600.0
 
 
 class Clock(Protocol):
@@ -97,6 +127,17 @@ return 1
 """
 
 
+# Park once: a key already parked (by another call in flight) is left as it is.
+_PARK = """
+local parked = redis.call('HGET', KEYS[1], 'parked_until')
+if parked and tonumber(parked) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'parked_until', ARGV[2], 'parked_reason', ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]) + 3600)
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+return 1
+"""
+
+
 def key_fingerprint(key: SecretStr) -> str:
     """A short, non-reversible name for a key in Redis and logs."""
     return hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:12]
@@ -119,6 +160,8 @@ class KeyState:
     remaining_requests: int | None = None
     reset_requests_at: float | None = None
     parked_until: float | None = None
+    parked_reason: str | None = None
+    cooling_until: float | None = None
 
     @classmethod
     def from_redis(cls, raw: Mapping[bytes, bytes]) -> KeyState:
@@ -137,7 +180,22 @@ class KeyState:
             remaining_requests=integer("remaining_requests"),
             reset_requests_at=number("reset_requests_at"),
             parked_until=number("parked_until"),
+            parked_reason=raw[b"parked_reason"].decode() if b"parked_reason" in raw else None,
+            cooling_until=number("cooling_until"),
         )
+
+    def parked(self, now: float) -> bool:
+        return self.parked_until is not None and self.parked_until > now
+
+    def rank(self, now: float) -> int:
+        """0: known to have capacity; 1: limits not known; 2: known spent or cooling after a 429."""
+        if self.cooling_until is not None and self.cooling_until > now:
+            return 2
+        tokens, requests = self.capacity(now)
+        if min(tokens, requests) <= 0:
+            return 2
+        known = self.remaining_tokens is not None or self.remaining_requests is not None
+        return 0 if known else 1
 
     def capacity(self, now: float) -> tuple[float, float]:
         """(tokens, requests) expected to be available now; unknown counts as plenty."""
@@ -185,6 +243,8 @@ class KeyPool:
         self._names = tuple(f"{prefix}:key:{key_fingerprint(key)}" for key in keys)
         self._acquire = client.register_script(_ACQUIRE)
         self._release = client.register_script(_RELEASE)
+        self._park = client.register_script(_PARK)
+        self._parks = f"{prefix}:key-parks"
 
     def secret(self, index: int) -> str:
         return self._keys[index].get_secret_value()
@@ -198,25 +258,35 @@ class KeyPool:
         return KeyState.from_redis(raw)
 
     def order(self) -> list[int]:
-        """Usable key indexes, most remaining capacity first; raises if every key is parked."""
+        """Usable key indexes, best first (see ``KeyState.rank``); ``NoUsableKey`` if none."""
         now = self._clock.time()
-        ranked: list[tuple[float, float, int]] = []
+        ranked: list[tuple[int, float, float, int]] = []
+        parked: list[str] = []
         for index in range(len(self._keys)):
             state = self.state(index)
-            if state.parked_until is not None and state.parked_until > now:
+            if state.parked(now):
+                parked.append(f"key {index + 1} ({state.parked_reason or 'refused'})")
                 continue
             tokens, requests = state.capacity(now)
-            ranked.append((-tokens, -requests, index))
+            ranked.append((state.rank(now), -tokens, -requests, index))
         if not ranked:
-            raise QuotaExhausted.build(
-                "every configured API key has exhausted its quota",
-                status=429,
-                code="insufficient_quota",
-                param=None,
-                request_id=None,
-                headers={},
+            raise NoUsableKey(
+                "every configured OpenAI API key is refused by the API: "
+                + "; ".join(parked)
+                + ". Replace or top up the keys in OPENAI_API_KEY."
             )
-        return [index for _, _, index in sorted(ranked)]
+        return [index for *_, index in sorted(ranked)]
+
+    def has_fresh_key(self, besides: int) -> bool:
+        """Whether a key other than ``besides`` is usable and not spent or cooling."""
+        now = self._clock.time()
+        for index in range(len(self._keys)):
+            if index == besides:
+                continue
+            state = self.state(index)
+            if not state.parked(now) and state.rank(now) < 2:
+                return True
+        return False
 
     def _token_limit(self, index: int) -> int:
         if self._settings.tokens_per_window is not None:
@@ -276,8 +346,50 @@ class KeyPool:
             self._redis.hset(name, mapping=fields)  # type: ignore[arg-type]
             self._redis.expire(name, 3600)
 
-    def park(self, index: int, seconds: float) -> None:
-        """Stop choosing a key (quota exhausted) for ``seconds``."""
+    def cool(self, index: int, seconds: float) -> None:
+        """Rank a key last for ``seconds`` (a 429 named that wait); it stays usable."""
         name = f"{self._names[index]}:state"
-        self._redis.hset(name, "parked_until", self._clock.time() + seconds)
+        self._redis.hset(name, "cooling_until", self._clock.time() + max(seconds, 0.0))
         self._redis.expire(name, int(seconds) + 3600)
+
+    def park(self, index: int, reason: str, seconds: float = PARK_SECONDS) -> bool:
+        """Stop choosing a key for ``seconds``; False when another call parked it already.
+
+        The first parking is logged, counted in Redis and passed to ``PARK_LISTENERS``.
+        """
+        now = self._clock.time()
+        until = now + seconds
+        name = f"{self._names[index]}:state"
+        first = bool(
+            self._park(
+                keys=[name, self._parks], args=[repr(now), repr(until), reason, int(seconds)]
+            )
+        )
+        if first:
+            parked = ParkedKey(key_fingerprint(self._keys[index]), index, reason, until)
+            log.error(
+                "model key parked",
+                key_index=index,
+                key=parked.fingerprint,
+                reason=reason,
+                seconds=int(seconds),
+            )
+            for listener in PARK_LISTENERS:
+                listener(parked)
+        return first
+
+    def parked_keys(self) -> list[ParkedKey]:
+        """The keys parked now, for health checks and ``doctor``."""
+        now = self._clock.time()
+        found: list[ParkedKey] = []
+        for index, key in enumerate(self._keys):
+            state = self.state(index)
+            if state.parked(now) and state.parked_until is not None:
+                reason = state.parked_reason or "refused"
+                found.append(ParkedKey(key_fingerprint(key), index, reason, state.parked_until))
+        return found
+
+    def parks_by_reason(self) -> dict[str, int]:
+        """How many times keys were parked, by reason, across every worker (a counter)."""
+        raw: Mapping[bytes, bytes] = self._redis.hgetall(self._parks)
+        return {name.decode(): int(value) for name, value in raw.items()}

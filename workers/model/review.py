@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from codex_common.logs import get_logger
 from workers.findings import FINDINGS_SCHEMA, Finding
 from workers.model.client import ModelClient
 from workers.model.config import ReasoningEffort
@@ -25,6 +26,8 @@ from workers.model.ledger import CallContext
 from workers.model.result import ModelPrompt, ResultStatus, StructuredResult
 from workers.model.tools import ToolHost
 from workers.model.wire import Usage
+
+log = get_logger("workers.model")
 
 MAX_FINDINGS = 50
 
@@ -157,7 +160,9 @@ def review_segment(
     )
     if second.status == "ok" or first.status != "ok":
         return SegmentReview.from_results(second, first)
-    # The escalation failed or was refused by the budget: keep the mini model's findings.
+    # The escalation failed or was refused by the budget: keep the first pass's findings,
+    # and say why (a missing escalation model must not pass unnoticed).
+    log.error("escalation failed; first-pass findings kept", model=escalation, error=second.error)
     merged = SegmentReview.from_results(first, second)
     return SegmentReview(
         findings=merged.findings,

@@ -84,6 +84,11 @@ class _Item(_Lenient):
     arguments: str | None = None
 
 
+class _Failure(_Lenient):
+    code: str | None = None
+    message: str | None = None
+
+
 class _Envelope(_Lenient):
     id: str
     model: str
@@ -91,6 +96,8 @@ class _Envelope(_Lenient):
     output: list[dict[str, Any]] = Field(default_factory=list)
     usage: _Usage | None = None
     incomplete_details: _Incomplete | None = None
+    error: _Failure | None = None
+    service_tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +124,11 @@ class ModelResponse:
     output_items: tuple[dict[str, Any], ...]
     usage: Usage
     request_id: str | None
+    service_tier: str | None = None
+    """The tier that served the call (``default``, ``flex``, ``priority``): its price applies."""
+    error_code: str | None = None
+    """For ``status: failed``: the ``error.code`` (``server_error``, ``rate_limit_exceeded``...)."""
+    error_message: str | None = None
 
     @classmethod
     def from_json(cls, body: Any, *, request_id: str | None) -> Self:
@@ -165,6 +177,9 @@ class ModelResponse:
             if usage is not None
             else Usage(),
             request_id=request_id,
+            service_tier=envelope.service_tier,
+            error_code=envelope.error.code if envelope.error else None,
+            error_message=envelope.error.message if envelope.error else None,
         )
 
     def replay_items(self) -> list[dict[str, Any]]:

@@ -59,6 +59,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from codex_common.jobs import ReviewJob
@@ -66,7 +67,9 @@ from codex_common.logs import get_logger
 from workers.diff import FileDiff, PlanOptions, anchor_findings, plan_review
 from workers.github.client import GitHubClient
 from workers.github.models import PullFile, PullRequest, Review
+from workers.model.config import ModelConfig
 from workers.model.ledger import CallContext
+from workers.model.lifecycle import repository_choice_problems
 from workers.model.wire import Usage
 from workers.prompts.render import PullContext
 from workers.review import budget, inputs
@@ -117,6 +120,15 @@ class _Run:
     def automatic(self) -> bool:
         """An event's review, as opposed to one a person asked for with ``/codex review``."""
         return self.job.trigger != "command"
+
+
+def _refuse_unusable_model(
+    config: RepoConfig, model: ModelConfig, now: float
+) -> RepoConfig | ConfigErrors:
+    """A repository's model or effort the bot cannot use is reported before any call."""
+    today = datetime.fromtimestamp(now, UTC).date()
+    problems = repository_choice_problems(model, config.model, config.reasoning_effort, today)
+    return ConfigErrors(problems) if problems else config
 
 
 class _Laps:
@@ -215,6 +227,8 @@ class ReviewFlow:
         bot_login = self.settings.bot_login or gh.app_identity().bot_login
         branch = inputs.trusted_branch(gh, pull)
         config = inputs.read_config(gh, branch)
+        if isinstance(config, RepoConfig):
+            config = _refuse_unusable_model(config, self.deps.model.config, self.deps.clock())
         if isinstance(config, ConfigErrors):
             if not dry_run:
                 inputs.report_config_errors(gh, self.records, job, config)

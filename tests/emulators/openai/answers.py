@@ -4,6 +4,11 @@ An ``Answer`` is either an HTTP error (``status_code`` != 200 and ``error``) or 
 model turn: ``output_text`` and/or function ``calls``, a ``refusal`` content item,
 or a response that ended ``incomplete`` or ``failed`` (with ``failure`` as its
 ``error`` object, as the real API reports a generation that broke off).
+
+A streamed answer can carry a fault: ``stall_after`` events then silence for
+``stall_seconds``, ``cut_after`` events then a dropped connection, or
+``stream_error`` (an ``error`` event) after ``stream_error_after`` events;
+``event_gap`` spaces every event (a call that is long but alive).
 """
 
 from __future__ import annotations
@@ -28,6 +33,14 @@ class Answer:
     reasoning_tokens: int = 32
     refusal: str | None = None
     failure: dict[str, str] | None = None
+    incomplete_reason: str = "max_output_tokens"
+    service_tier: str | None = None
+    stall_after: int | None = None
+    stall_seconds: float = 30.0
+    cut_after: int | None = None
+    stream_error: dict[str, str] | None = None
+    stream_error_after: int = 3
+    event_gap: float = 0.0
 
 
 def findings(items: list[dict[str, Any]], *, needs_deeper: bool = False) -> Answer:
@@ -38,8 +51,32 @@ def text(output_text: str) -> Answer:
     return Answer(output_text=output_text)
 
 
-def incomplete(partial: str = '{"findings": [') -> Answer:
-    return Answer(output_text=partial, response_status="incomplete")
+def incomplete(partial: str = '{"findings": [', reason: str = "max_output_tokens") -> Answer:
+    """A response cut off: ``max_output_tokens`` (the default) or ``content_filter``."""
+    return Answer(output_text=partial, response_status="incomplete", incomplete_reason=reason)
+
+
+def stalled(after: int = 4, seconds: float = 30.0, then: Answer | None = None) -> Answer:
+    """A streamed answer that goes silent after ``after`` events (mid-answer)."""
+    base = then or findings([])
+    return Answer(**{**base.__dict__, "stall_after": after, "stall_seconds": seconds})
+
+
+def paced(gap: float, then: Answer | None = None) -> Answer:
+    """A streamed answer whose events come ``gap`` seconds apart (a long, live call)."""
+    base = then or findings([])
+    return Answer(**{**base.__dict__, "event_gap": gap})
+
+
+def cut(after: int = 4, then: Answer | None = None) -> Answer:
+    """A streamed answer whose connection is dropped after ``after`` events."""
+    base = then or findings([])
+    return Answer(**{**base.__dict__, "cut_after": after})
+
+
+def stream_error(code: str = "server_error", message: str = "The server had an error.") -> Answer:
+    """A streamed answer that ends with an ``error`` event after a few events."""
+    return Answer(**{**findings([]).__dict__, "stream_error": {"code": code, "message": message}})
 
 
 def refusal(message: str = "I'm sorry, I can't help with that.") -> Answer:

@@ -72,7 +72,7 @@ def response_body(body: dict[str, Any], answer: Answer, cached_tokens: int) -> d
     input_tokens = count_tokens(body)
     cached = min(cached_tokens, input_tokens)
     output_tokens = math.ceil(len(out_text) / 4) + answer.reasoning_tokens + 8 * len(answer.calls)
-    if answer.response_status == "incomplete":
+    if answer.response_status == "incomplete" and answer.incomplete_reason == "max_output_tokens":
         output_tokens = int(body.get("max_output_tokens") or output_tokens)
     response = {
         "id": f"resp_{uuid.uuid4().hex}",
@@ -82,7 +82,7 @@ def response_body(body: dict[str, Any], answer: Answer, cached_tokens: int) -> d
         "status": answer.response_status,
         "error": answer.failure,
         "incomplete_details": (
-            {"reason": "max_output_tokens"} if answer.response_status == "incomplete" else None
+            {"reason": answer.incomplete_reason} if answer.response_status == "incomplete" else None
         ),
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
@@ -91,7 +91,7 @@ def response_body(body: dict[str, Any], answer: Answer, cached_tokens: int) -> d
         "parallel_tool_calls": True,
         "previous_response_id": None,
         "reasoning": {"effort": (body.get("reasoning") or {}).get("effort"), "summary": None},
-        "service_tier": body.get("service_tier") or "default",
+        "service_tier": answer.service_tier or _tier(body.get("service_tier")),
         "store": body.get("store", True),
         "temperature": body.get("temperature", 1.0),
         "text": body.get("text") or {"format": {"type": "text"}},
@@ -110,3 +110,8 @@ def response_body(body: dict[str, Any], answer: Answer, cached_tokens: int) -> d
     # An answer the SDK could not parse would test nothing: check before sending.
     Response.model_validate(response)
     return response
+
+
+def _tier(requested: object) -> str:
+    """The tier that served the call: ``auto`` and none resolve to ``default``."""
+    return str(requested) if requested in {"flex", "priority"} else "default"

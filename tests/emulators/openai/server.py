@@ -7,8 +7,16 @@ sent. Scripted ``Rule``s (``answers``) decide the answer; per-key limits are
 enforced and measured (peak concurrency, peak tokens per window); ``tokens``
 counts input and models the prompt cache.
 
+A request with ``stream: true`` is answered with server-sent events as the API
+sends them (``events``), with the answer's scripted fault if it has one.
+``models`` is the set of models the emulated API serves: ``GET /v1/models``
+lists them, ``GET /v1/models/{id}`` and a request for any other model answer
+404 ``model_not_found``. ``revoke(key)`` makes a key answer 401. A request with
+``tool_choice: "none"`` never gets function calls: the scripted answer's text
+(or an empty review) comes instead, as a model that may not call tools answers.
+
 Routes: ``POST /v1/responses`` (Bearer key), ``POST /openai/v1/responses``
-(Azure: ``api-key`` header), ``GET /v1/models``.
+(Azure: ``api-key`` header), ``GET /v1/models``, ``GET /v1/models/{id}``.
 """
 
 from __future__ import annotations
@@ -26,15 +34,32 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .answers import Answer, Rule, error, findings, rate_limited
+from .events import event_stream, stream_events
 from .response import response_body
 from .tokens import PromptCache, count_tokens
 from .validation import validate
 
-__all__ = ["KeyLimits", "ResponsesEmulator"]
+__all__ = ["SERVED_MODELS", "KeyLimits", "ResponsesEmulator"]
+
+# What the emulated API serves by default (no model OpenAI has shut down).
+SERVED_MODELS = frozenset(
+    {
+        "gpt-5-codex-mini",
+        "gpt-5-mini",
+        "gpt-5-nano",
+        "gpt-5",
+        "gpt-5.1",
+        "gpt-5.2",
+        "gpt-5.3-codex",
+        "gpt-5.4",
+        "gpt-5.4-mini",
+        "gpt-5.4-nano",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +107,8 @@ class ResponsesEmulator:
         self.limits: dict[str, KeyLimits] = {}
         self.stats: dict[str, KeyStats] = {}
         self.requests: list[Recorded] = []
+        self.models: set[str] = set(SERVED_MODELS)
+        self.revoked: set[str] = set()
         self._cache = PromptCache()
         self._lock = threading.Lock()
         # Requests still running when a test resets the emulator belong to the old test:
@@ -95,6 +122,7 @@ class ResponsesEmulator:
                 Route("/v1/responses", self._responses, methods=["POST"]),
                 Route("/openai/v1/responses", self._azure_responses, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1/models/{model}", self._model, methods=["GET"]),
             ]
         )
 
@@ -115,6 +143,8 @@ class ResponsesEmulator:
             self.limits.clear()
             self.stats.clear()
             self.requests.clear()
+            self.models = set(SERVED_MODELS)
+            self.revoked.clear()
             self._cache.clear()
 
     def add(self, answer: Answer | Callable[[dict[str, Any]], Answer], **conditions: Any) -> Rule:
@@ -122,6 +152,11 @@ class ResponsesEmulator:
         with self._lock:
             self.rules.append(rule)
         return rule
+
+    def revoke(self, key: str) -> None:
+        """From now on ``key`` answers 401 ``invalid_api_key``."""
+        with self._lock:
+            self.revoked.add(key)
 
     def limit(self, key: str, limits: KeyLimits) -> None:
         with self._lock:
@@ -160,27 +195,46 @@ class ResponsesEmulator:
 
     # handlers
 
-    async def _models(self, request: Request) -> JSONResponse:
-        models = ["gpt-5-codex-mini", "gpt-5-codex", "gpt-5-mini", "gpt-5"]
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": [
-                    {"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "openai"}
-                    for m in models
-                ],
-            }
-        )
+    def _refused(self, key: str | None) -> Answer | None:
+        if key is None or key not in self.keys or key in self.revoked:
+            return error(401, "Incorrect API key provided.", code="invalid_api_key", param=None)
+        return None
 
-    async def _responses(self, request: Request) -> JSONResponse:
+    @staticmethod
+    def _bearer(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
-        key = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
-        return await self._handle(request, key)
+        return auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
 
-    async def _azure_responses(self, request: Request) -> JSONResponse:
-        return await self._handle(request, request.headers.get("api-key"))
+    def _model_object(self, model: str) -> dict[str, Any]:
+        return {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "openai"}
 
-    async def _handle(self, request: Request, key: str | None) -> JSONResponse:
+    async def _models(self, request: Request) -> JSONResponse:
+        refused = self._refused(self._bearer(request))
+        if refused is not None:
+            return JSONResponse({"error": refused.error}, status_code=refused.status_code)
+        data = [self._model_object(m) for m in sorted(self.models)]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def _model(self, request: Request) -> JSONResponse:
+        refused = self._refused(self._bearer(request))
+        if refused is not None:
+            return JSONResponse({"error": refused.error}, status_code=refused.status_code)
+        model = request.path_params["model"]
+        if model not in self.models:
+            missing = _model_not_found(model)
+            return JSONResponse({"error": missing.error}, status_code=404)
+        return JSONResponse(self._model_object(model))
+
+    async def _responses(self, request: Request) -> Response:
+        return await self._handle(request, self._bearer(request))
+
+    async def _azure_responses(self, request: Request) -> Response:
+        # Azure names deployments, not models: any name is served.
+        return await self._handle(request, request.headers.get("api-key"), deployments=True)
+
+    async def _handle(
+        self, request: Request, key: str | None, *, deployments: bool = False
+    ) -> Response:
         request_id = f"req_{uuid.uuid4().hex}"
         generation = self._generation
         raw = await request.body()
@@ -192,10 +246,12 @@ class ResponsesEmulator:
         if not isinstance(body, dict):
             body = {}
             answer = error(400, "We could not parse the JSON body of your request.")
-        elif key is None or key not in self.keys:
-            answer = error(401, "Incorrect API key provided.", code="invalid_api_key", param=None)
+        elif (refused := self._refused(key)) is not None:
+            answer = refused
+        elif not deployments and body.get("model") not in self.models:
+            answer = _model_not_found(str(body.get("model")))
         else:
-            answer = validate(body, self.context_window) or self._admit(key, body)
+            answer = validate(body, self.context_window) or self._admit(key or "", body)
         if answer is not None:
             return self._finish(request, key, body, request_id, answer, generation)
         try:
@@ -259,7 +315,12 @@ class ResponsesEmulator:
                     break
             else:
                 chosen = findings([])
-        return chosen(body) if callable(chosen) else chosen
+        answer = chosen(body) if callable(chosen) else chosen
+        if answer.calls and body.get("tool_choice") == "none":
+            # A model told not to call tools answers instead.
+            fallback = answer.output_text if answer.output_text is not None else None
+            return Answer(output_text=fallback or findings([]).output_text)
+        return answer
 
     def _finish(
         self,
@@ -269,7 +330,7 @@ class ResponsesEmulator:
         request_id: str,
         answer: Answer,
         generation: int,
-    ) -> JSONResponse:
+    ) -> Response:
         headers = {
             **self._rate_headers(key),
             "x-request-id": request_id,
@@ -289,7 +350,21 @@ class ResponsesEmulator:
                         request.url.path, key, body, answer.status_code, request_id, time.time()
                     )
                 )
+        if answer.status_code == 200 and body.get("stream"):
+            events = stream_events(payload)
+            return StreamingResponse(
+                event_stream(events, answer), media_type="text/event-stream", headers=headers
+            )
         return JSONResponse(payload, status_code=answer.status_code, headers=headers)
+
+
+def _model_not_found(model: str) -> Answer:
+    return error(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        code="model_not_found",
+        param=None,
+    )
 
 
 def _go_duration(seconds: float) -> str:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
+from openai.types.responses.response_create_params import (
+    ResponseCreateParamsNonStreaming,
+    ResponseCreateParamsStreaming,
+)
 from pydantic import TypeAdapter, ValidationError
 
 from .answers import Answer, error
@@ -20,7 +23,12 @@ from .strict import strict_problem
 from .tokens import count_tokens
 
 _REQUEST_ADAPTER: TypeAdapter[Any] = TypeAdapter(ResponseCreateParamsNonStreaming)
-_KNOWN_KEYS = frozenset(ResponseCreateParamsNonStreaming.__annotations__)
+_STREAM_ADAPTER: TypeAdapter[Any] = TypeAdapter(ResponseCreateParamsStreaming)
+_KNOWN_KEYS = frozenset(ResponseCreateParamsNonStreaming.__annotations__) | frozenset(
+    ResponseCreateParamsStreaming.__annotations__
+)
+# Codex models refuse the ``minimal`` reasoning effort.
+_NO_MINIMAL = ("gpt-5-codex", "gpt-5.1-codex", "gpt-5.2-codex", "gpt-5.3-codex")
 REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4", "codex")
 
 
@@ -33,7 +41,8 @@ def validate(body: dict[str, Any], context_window: int) -> Answer | None:
             param=unknown[0],
         )  # fmt: skip
     try:
-        _REQUEST_ADAPTER.validate_python(body, strict=True)
+        adapter = _STREAM_ADAPTER if body.get("stream") else _REQUEST_ADAPTER
+        adapter.validate_python(body, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         param = ".".join(str(part) for part in first["loc"])
@@ -46,8 +55,14 @@ def validate(body: dict[str, Any], context_window: int) -> Answer | None:
             code="unsupported_parameter",
             param="temperature",
         )
-    if body.get("stream"):
-        return error(400, "The emulator does not stream.", param="stream")
+    effort = (body.get("reasoning") or {}).get("effort")
+    if effort == "minimal" and model.startswith(_NO_MINIMAL):
+        return error(
+            400,
+            f"Unsupported value: 'reasoning.effort' does not support 'minimal' with {model}.",
+            code="unsupported_value",
+            param="reasoning.effort",
+        )
     if body.get("previous_response_id") is not None:
         return error(
             400,
