@@ -69,6 +69,16 @@ def test_values_outside_the_limits_are_refused(change: dict[str, Any]) -> None:
         parse_findings({"findings": [answer(**change)], "needs_deeper_analysis": False})
 
 
+def test_an_over_long_title_or_body_is_cut_not_refused() -> None:
+    # A strict schema cannot state string lengths, so the parser does not refuse them.
+    out = parse_findings(
+        {"findings": [answer(title="t" * 500, body="b" * 9000)], "needs_deeper_analysis": False}
+    )
+    (finding,) = out.findings
+    assert finding.title == "t" * 199 + "…"
+    assert finding.body == "b" * 7999 + "…"
+
+
 def test_an_answer_without_confidence_is_refused() -> None:
     item = answer()
     del item["confidence"]

@@ -2,7 +2,8 @@
 
 The model's JSON is untrusted: ``parse_findings`` validates it strictly
 (priorities 0-3, confidence 0-1, non-empty titles, ``line_end >= line_start``,
-bounded sizes) before any ``Finding`` exists. The numeric limits are the ones
+bounded sizes; a title or body over its cap is cut, as the strict schema cannot
+state string lengths) before any ``Finding`` exists. The numeric limits are the ones
 ``FINDINGS_SCHEMA`` sends (``minimum``, ``maximum``, ``maxItems``, from the same
 constants); an answer with more than ``MAX_FINDINGS`` findings keeps the most
 important ones (by priority, then confidence) instead of being rejected, and
@@ -16,11 +17,12 @@ effort the repository chose.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from codex_common.logs import get_logger
 from workers.findings import FINDING_SCHEMA, FINDINGS_SCHEMA, MAX_FINDINGS, PRIORITIES, Finding
@@ -41,6 +43,19 @@ _CONFIDENCE: tuple[float, float] = (
 )
 
 
+TITLE_CHARS = 200
+BODY_CHARS = 8_000
+
+
+def _cut(limit: int) -> Callable[[Any], Any]:
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - 1] + "…"
+        return value
+
+    return cut
+
+
 class _FindingOut(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -49,8 +64,10 @@ class _FindingOut(BaseModel):
     line_end: int = Field(ge=_FIRST_LINE)
     quote: str = Field(max_length=20_000)
     priority: int = Field(ge=min(PRIORITIES), le=max(PRIORITIES))
-    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    body: str = Field(max_length=8_000)
+    # Strict schemas cannot carry string lengths, so prose over its cap is cut, not
+    # refused: one wordy finding must not cost the segment its answer.
+    title: Annotated[str, BeforeValidator(_cut(TITLE_CHARS))] = Field(min_length=1, pattern=r"\S")
+    body: Annotated[str, BeforeValidator(_cut(BODY_CHARS))]
     suggestion: str | None = Field(max_length=20_000)
     confidence: float = Field(ge=_CONFIDENCE[0], le=_CONFIDENCE[1])
 
