@@ -78,8 +78,11 @@ def test_hostile_branch_title_commit_and_file_names_stay_inside_data_blocks(
     seen: set[str] = set()
     for request in requests:
         instructions = str(request.body["instructions"])
-        prompt = "\n".join(str(item["content"]) for item in request.body["input"])
+        prompt = "\n".join(str(item.get("content", "")) for item in request.body["input"])
         assert not SENTINEL.search(instructions)
+        # The review offers tools: the instructions describe them and their scope.
+        assert "- `search`: " in instructions
+        assert "only the pull request's changed files" in instructions
         # Every sentinel the prompt holds is inside a block; none is outside.
         assert SENTINEL.findall(outside_blocks(prompt)) == []
         seen |= set(SENTINEL.findall(prompt))
