@@ -8,7 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from codex_common.settings import ConfigError, load_settings
+from tests.emulators.openai.answers import findings
 from tests.emulators.openai.strict import strict_problem
+from tests.review.conftest import BUG_QUOTE, World, finding
 from tests.review.doubles import Anchored
 from workers.config import GitHubSettings
 from workers.findings import FINDING_SCHEMA, FINDINGS_SCHEMA, MAX_FINDINGS, Finding
@@ -173,3 +175,28 @@ def test_min_confidence_is_a_setting_checked_at_start(monkeypatch: pytest.Monkey
     monkeypatch.setenv("MIN_CONFIDENCE", "1.5")
     with pytest.raises(ConfigError, match="MIN_CONFIDENCE"):
         load_settings(GitHubSettings)
+
+
+def test_a_low_confidence_finding_is_posted_in_the_review_body_not_inline(world: World) -> None:
+    unsure = finding("calc.py", 11, BUG_QUOTE, "mul might add", confidence=0.3)
+    world.openai.add(findings([unsure]), match=BUG_QUOTE)
+
+    outcome = world.run("opened")
+
+    assert outcome.status == "posted"
+    assert world.comments() == []
+    (review,) = world.reviews()
+    assert "1 new finding" in review["body"]
+    assert "0 inline, 1 below" in review["body"]
+    assert "mul might add" in review["body"]
+    assert "(model confidence 0.30, below the inline threshold)" in review["body"]
+
+
+def test_the_operator_threshold_decides_what_goes_inline(world: World) -> None:
+    unsure = finding("calc.py", 11, BUG_QUOTE, "mul might add", confidence=0.3)
+    world.openai.add(findings([unsure]), match=BUG_QUOTE)
+
+    outcome = world.service(min_confidence=0.25).run(world.job("opened"))
+
+    assert outcome.status == "posted"
+    assert [c["line"] for c in world.comments()] == [11]
