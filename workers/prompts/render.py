@@ -54,9 +54,9 @@ _AGENTS: Final = "AGENTS.md"
 class PullContext:
     """What the prompt says about the pull request. All text fields are untrusted.
 
-    ``commit_messages`` are the latest commits' messages, oldest first;
-    ``commit_count`` is how many commits the pull request has (0: as many as
-    listed).
+    ``commit_messages`` are the messages of the last commits GitHub lists
+    (it lists the first 250), oldest first; ``commit_count`` is how many
+    commits the pull request has (0: as many as listed).
     """
 
     repository: str
