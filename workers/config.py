@@ -56,6 +56,9 @@ class GitHubSettings(ModelSettings):
     # Seconds to wait for one answer from GitHub; a write that times out may still have
     # landed, and the client looks before writing again.
     github_timeout_seconds: float = Field(default=30.0, ge=1.0, le=300.0)
+    # A finding the model is less sure of than this (0 to 1) is listed in the review
+    # body, counted, instead of posted as an inline comment.
+    min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
 
     @field_validator("github_api_url")
     @classmethod

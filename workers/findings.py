@@ -8,6 +8,9 @@ the head file; the line numbers are only a hint of where to look.
 ``FINDINGS_SCHEMA`` is the strict JSON schema sent as ``text.format``. Strict
 structured output needs every property listed in ``required`` and
 ``additionalProperties: false``; an absent suggestion is therefore ``null``.
+Its numeric limits (``minimum``/``maximum`` of lines, priority and confidence,
+``maxItems`` of the list) are the constants below, which the parser in
+``workers.model.review`` enforces too.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Final, Self
 
 PRIORITIES: Final = (0, 1, 2, 3)
+MAX_FINDINGS: Final = 50
+"""At most this many findings per segment; a longer answer keeps the most important."""
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem the model reports. ``priority`` 0 is the most severe (P0)."""
+    """One problem the model reports. ``priority`` 0 is the most severe (P0);
+    ``confidence`` (0 to 1) is how sure the model is that the problem is real."""
 
     path: str
     line_start: int
@@ -31,6 +37,7 @@ class Finding:
     title: str
     body: str
     suggestion: str | None = None
+    confidence: float = 1.0
 
     @property
     def badge(self) -> str:
@@ -49,6 +56,7 @@ class Finding:
             title=str(data["title"]),
             body=str(data["body"]),
             suggestion=None if suggestion is None else str(suggestion),
+            confidence=float(data.get("confidence", 1.0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +69,7 @@ class Finding:
             "title": self.title,
             "body": self.body,
             "suggestion": self.suggestion,
+            "confidence": self.confidence,
         }
 
 
@@ -76,15 +85,18 @@ FINDING_SCHEMA: Final[dict[str, Any]] = {
         "title",
         "body",
         "suggestion",
+        "confidence",
     ],
     "properties": {
         "path": {"type": "string", "description": "File path exactly as shown in the diff."},
         "line_start": {
             "type": "integer",
+            "minimum": 1,
             "description": "First cited new-file line number, as shown in the prompt.",
         },
         "line_end": {
             "type": "integer",
+            "minimum": 1,
             "description": "Last cited new-file line number (equal to line_start for one line).",
         },
         "quote": {
@@ -94,13 +106,25 @@ FINDING_SCHEMA: Final[dict[str, Any]] = {
         "priority": {
             "type": "integer",
             "enum": list(PRIORITIES),
-            "description": "0 = must fix before merge (P0) ... 3 = nit (P3).",
+            "description": "0 = must fix before merge (P0) ... 3 = minor (P3).",
         },
         "title": {"type": "string", "description": "One line, at most 80 characters."},
-        "body": {"type": "string", "description": "Why it is wrong and what to do; brief."},
+        "body": {
+            "type": "string",
+            "description": "The trigger, the consequence and the fix; brief.",
+        },
         "suggestion": {
             "type": ["string", "null"],
-            "description": "Replacement text for exactly the quoted lines, or null.",
+            "description": (
+                "Replacement for exactly the quoted lines, with the file's exact "
+                "indentation, or null."
+            ),
+        },
+        "confidence": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "How sure you are that the problem is real, from 0 to 1.",
         },
     },
 }
@@ -110,7 +134,12 @@ FINDINGS_SCHEMA: Final[dict[str, Any]] = {
     "additionalProperties": False,
     "required": ["findings", "needs_deeper_analysis"],
     "properties": {
-        "findings": {"type": "array", "items": FINDING_SCHEMA},
+        "findings": {
+            "type": "array",
+            "maxItems": MAX_FINDINGS,
+            "description": "The most important problems first.",
+            "items": FINDING_SCHEMA,
+        },
         "needs_deeper_analysis": {
             "type": "boolean",
             "description": "True when the change is too subtle to judge with confidence.",

@@ -142,8 +142,9 @@ def test_prompt_keeps_untrusted_data_in_blocks_it_cannot_close() -> None:
     prompt = render_prompt(plan.segments[0], pull, {"AGENTS.md": "Prefer pathlib."})
     fence = prompt.input.split("<<<", 1)[1].split(" ", 1)[0]
     assert fence.startswith("DATA-")
-    assert prompt.input.count(f"{fence}>>>") == 4
-    assert prompt.input.count(f"<<<{fence} ") == 4
+    # pull request, title, description, commits, diff: one tag for all five blocks
+    assert prompt.input.count(f"{fence}>>>") == 5
+    assert prompt.input.count(f"<<<{fence} ") == 5
     assert "\u202e" not in prompt.input
     assert "\u200b" not in prompt.input
     assert "Prefer pathlib." in prompt.instructions

@@ -41,7 +41,7 @@ BOT = "codex-review[bot]"
 BASE_FILES = {"README.md": "widget\n", ".github/workflows/ci.yml": "on: push\n"}
 REPOS = ("talk", "widget", "calc", "inject")
 FIX_PROMPT = "Files you may edit"
-REVIEW_PROMPT = "Pull request to"
+REVIEW_PROMPT = "reviewing one part of a pull request"
 
 
 @dataclass

@@ -92,4 +92,5 @@ FINDING: dict[str, Any] = {
     "title": "Off-by-one in loop bound",
     "body": "The loop skips the last element.",
     "suggestion": "x = 0\ny = 2",
+    "confidence": 0.9,
 }

@@ -52,6 +52,7 @@ def finding(
     priority: int = 1,
     body: str = "This is wrong.",
     suggestion: str | None = None,
+    confidence: float = 0.9,
 ) -> dict[str, Any]:
     return {
         "path": path,
@@ -62,6 +63,7 @@ def finding(
         "title": title,
         "body": body,
         "suggestion": suggestion,
+        "confidence": confidence,
     }
 
 

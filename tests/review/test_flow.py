@@ -296,7 +296,10 @@ def test_a_thirty_file_review_needs_six_github_calls_besides_contents_and_checks
     assert outcome.status == "posted"
     calls = [(r.method, r.path) for r in world.github.requests[before:]]
     extra = [c for c in calls if "/contents/" in c[1] or "/check-runs" in c[1] or c[1] == "/app"]
-    review_calls = [c for c in calls if c not in extra]
+    # The commit subjects for the prompt cost one request of their own.
+    commits = [c for c in calls if c[1].endswith("/commits")]
+    assert commits == [("GET", f"/repos/{REPO}/pulls/1/commits")]
+    review_calls = [c for c in calls if c not in extra and c not in commits]
     assert [m for m, _ in review_calls].count("POST") == 2  # token, review
     assert len(review_calls) <= 6, review_calls
     # Head contents: the 30 added files come from their patches; only the modified

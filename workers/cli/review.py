@@ -219,7 +219,10 @@ def _run(
             github=factory,
             model=model,
             redis=store,
-            settings=PipelineSettings(web_host=web_host_for(settings.github_api_url)),
+            settings=PipelineSettings(
+                web_host=web_host_for(settings.github_api_url),
+                min_confidence=settings.min_confidence,
+            ),
             cache=SegmentCache(store),
         )
         probe = factory(installation, repository)

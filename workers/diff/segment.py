@@ -53,6 +53,7 @@ from workers.diff.plans import (
     SegmentFile,
     Totals,
 )
+from workers.prompts.names import shown_name
 
 _TOO_LONG: Final = "a line is longer than the segment budget"
 
@@ -63,11 +64,12 @@ _TOO_LONG: Final = "a line is longer than the segment budget"
 def file_header(diff: FileDiff) -> str:
     extra = ""
     if diff.status in ("renamed", "copied") and diff.old_path:
-        extra = f" ({diff.status} from {diff.old_path})"
+        extra = f" ({diff.status} from {shown_name(diff.old_path)})"
     elif diff.is_new:
         extra = " (new file)"
-    # A path can hold a newline; the header must stay on one line.
-    return f"=== {_one_line(diff.path)}{extra}\n"
+    # A path can hold a newline, a backtick or a fake block closer: odd characters are
+    # shown escaped, so the header stays one line of plain text.
+    return f"=== {shown_name(diff.path)}{extra}\n"
 
 
 def _one_line(text: str) -> str:

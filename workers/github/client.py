@@ -154,6 +154,16 @@ class GitHubClient:
             PullFile.from_dict(f) for f in self._pages(f"/pulls/{number}/files", _MAX_FILES)
         )
 
+    def list_pull_commit_messages(
+        self, number: int, *, page: int = 1, per_page: int = 100
+    ) -> tuple[str, ...]:
+        """The messages of one page of the PR's commits, oldest first (one request).
+
+        GitHub lists at most 250 commits of a pull request, at most 100 per page.
+        """
+        data = self._get(f"/pulls/{number}/commits", {"per_page": per_page, "page": page})
+        return tuple(str(item["commit"]["message"]) for item in data)
+
     def compare(self, base: str, head: str) -> Comparison:
         return Comparison.from_dict(
             self._get(f"/compare/{quote(base, safe='')}...{quote(head, safe='')}")

@@ -1,8 +1,13 @@
 """Reviewing one segment: the findings contract, validation and escalation.
 
 The model's JSON is untrusted: ``parse_findings`` validates it strictly
-(priorities 0-3, non-empty titles, ``line_end >= line_start``, bounded sizes)
-before any ``Finding`` exists. ``review_segment`` is the only place that
+(priorities 0-3, confidence 0-1, non-empty titles, ``line_end >= line_start``,
+bounded sizes; a title or body over its cap is cut, as the strict schema cannot
+state string lengths) before any ``Finding`` exists. The numeric limits are the ones
+``FINDINGS_SCHEMA`` sends (``minimum``, ``maximum``, ``maxItems``, from the same
+constants); an answer with more than ``MAX_FINDINGS`` findings keeps the most
+important ones (by priority, then confidence) instead of being rejected, and
+says how many it dropped. ``review_segment`` is the only place that
 decides escalation: a segment the mini model marks ``needs_deeper_analysis``
 or fails on is retried on the escalation model when one is configured and the
 budget allows; both calls are recorded. Endpoint failures (429 storms,
@@ -12,14 +17,15 @@ effort the repository chose.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from codex_common.logs import get_logger
-from workers.findings import FINDINGS_SCHEMA, Finding
+from workers.findings import FINDING_SCHEMA, FINDINGS_SCHEMA, MAX_FINDINGS, PRIORITIES, Finding
 from workers.model.client import ModelClient
 from workers.model.config import ReasoningEffort
 from workers.model.ledger import CallContext
@@ -29,20 +35,41 @@ from workers.model.wire import Usage
 
 log = get_logger("workers.model")
 
-MAX_FINDINGS = 50
+_PROPS = FINDING_SCHEMA["properties"]
+_FIRST_LINE: int = _PROPS["line_start"]["minimum"]
+_CONFIDENCE: tuple[float, float] = (
+    _PROPS["confidence"]["minimum"],
+    _PROPS["confidence"]["maximum"],
+)
+
+
+TITLE_CHARS = 200
+BODY_CHARS = 8_000
+
+
+def _cut(limit: int) -> Callable[[Any], Any]:
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - 1] + "…"
+        return value
+
+    return cut
 
 
 class _FindingOut(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     path: str = Field(min_length=1, max_length=1000)
-    line_start: int = Field(ge=1)
-    line_end: int = Field(ge=1)
+    line_start: int = Field(ge=_FIRST_LINE)
+    line_end: int = Field(ge=_FIRST_LINE)
     quote: str = Field(max_length=20_000)
-    priority: int = Field(ge=0, le=3)
-    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    body: str = Field(max_length=8_000)
+    priority: int = Field(ge=min(PRIORITIES), le=max(PRIORITIES))
+    # Strict schemas cannot carry string lengths, so prose over its cap is cut, not
+    # refused: one wordy finding must not cost the segment its answer.
+    title: Annotated[str, BeforeValidator(_cut(TITLE_CHARS))] = Field(min_length=1, pattern=r"\S")
+    body: Annotated[str, BeforeValidator(_cut(BODY_CHARS))]
     suggestion: str | None = Field(max_length=20_000)
+    confidence: float = Field(ge=_CONFIDENCE[0], le=_CONFIDENCE[1])
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -54,22 +81,43 @@ class _FindingOut(BaseModel):
 class _FindingsOut(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    findings: list[_FindingOut] = Field(max_length=MAX_FINDINGS)
+    # Not capped here: an answer over the schema's maxItems is cut by ``parse_findings``.
+    findings: list[_FindingOut]
     needs_deeper_analysis: bool
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewOutput:
+    """A parsed answer. ``dropped`` counts findings left out beyond ``MAX_FINDINGS``."""
+
     findings: tuple[Finding, ...]
     needs_deeper: bool
+    dropped: int = 0
 
 
 def parse_findings(data: Any) -> ReviewOutput:
-    """Validate decoded model output; raises ``pydantic.ValidationError`` (a ``ValueError``)."""
+    """Validate decoded model output; raises ``pydantic.ValidationError`` (a ``ValueError``).
+
+    Over ``MAX_FINDINGS`` findings, the most important are kept (lowest priority
+    number, then highest confidence, then the model's order) and the rest are
+    counted in ``dropped`` and logged.
+    """
     parsed = _FindingsOut.model_validate(data)
+    findings = [Finding.from_dict(item.model_dump()) for item in parsed.findings]
+    dropped = max(0, len(findings) - MAX_FINDINGS)
+    if dropped:
+        ranked = sorted(enumerate(findings), key=lambda p: (p[1].priority, -p[1].confidence, p[0]))
+        keep = sorted(index for index, _ in ranked[:MAX_FINDINGS])
+        findings = [findings[index] for index in keep]
+        log.warning(
+            "model answer over the findings limit: kept the most important",
+            limit=MAX_FINDINGS,
+            dropped=dropped,
+        )
     return ReviewOutput(
-        findings=tuple(Finding.from_dict(item.model_dump()) for item in parsed.findings),
+        findings=tuple(findings),
         needs_deeper=parsed.needs_deeper_analysis,
+        dropped=dropped,
     )
 
 

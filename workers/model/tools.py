@@ -2,6 +2,12 @@
 
 Definitions use the flat Responses shape ``{type, name, description, parameters, strict}``.
 The worker implements ``ToolHost`` over the PR's head commit; nothing here reads files.
+
+What ``search`` looks through depends on the host (the changed files only, or the
+whole repository), so its description does not name a scope: the host declares
+it (``ToolHost.search_scope``) and ``tool_notes`` puts it in the instructions'
+tools section, which is rendered from this list, so a tool is described to the
+model only when it is offered.
 """
 
 from __future__ import annotations
@@ -21,12 +27,22 @@ class ToolHost(Protocol):
 
     def search(self, pattern: str) -> str: ...
 
+    @property
+    def search_scope(self) -> str:
+        """What ``search`` looks through, as a phrase ("the pull request's changed files")."""
+        ...
+
 
 TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = [
     {
         "type": "function",
         "name": "read_file",
-        "description": "Read lines (1-based, inclusive) of a file at the head commit.",
+        "description": (
+            "Read lines start_line to end_line (1-based, inclusive; at most 400 lines per "
+            "call) of a file of the repository at the pull request's head commit. The answer "
+            "gives each line with its number, or starts with 'error:'. Paths are "
+            "repository-relative, as shown in the diff."
+        ),
         "strict": True,
         "parameters": {
             "type": "object",
@@ -42,7 +58,12 @@ TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = [
     {
         "type": "function",
         "name": "search",
-        "description": "Search the repository at the head commit for a literal pattern.",
+        "description": (
+            "Find the lines that contain pattern as a literal string (case-sensitive, not a "
+            "regular expression) at the pull request's head commit, within the scope the "
+            "instructions' Tools section states. Answers 'path:line: text' lines, at most "
+            "50, or says there is no match."
+        ),
         "strict": True,
         "parameters": {
             "type": "object",
@@ -52,6 +73,19 @@ TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = [
         },
     },
 ]
+
+
+def tool_notes(host: ToolHost) -> tuple[tuple[str, str], ...]:
+    """``(name, description)`` of every tool offered with ``host``, for the instructions:
+    each definition's own description, and ``search``'s scope as the host declares it."""
+    notes = []
+    for definition in TOOL_DEFINITIONS:
+        name = str(definition["name"])
+        description = str(definition["description"])
+        if name == "search":
+            description += f" Here it searches {host.search_scope}."
+        notes.append((name, description))
+    return tuple(notes)
 
 
 class _ReadFile(BaseModel):

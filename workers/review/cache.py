@@ -3,8 +3,10 @@
 The key is a SHA-256 over everything that decides the model's answer: the
 model, the reasoning effort, the instructions and the input. A segment whose
 prompt is byte-for-byte the same as one already reviewed (a redelivery, a
-retried job after a crash, an incremental review that meets the same hunk
-again) reuses the stored findings at no cost.
+retried job after a crash, a `/codex review` of a head already reviewed)
+reuses the stored findings at no cost. The input holds the pull request's
+title, description and commit subjects and the segment's part number, so a
+push that adds a commit reviews its segments afresh.
 
 Only complete answers are stored: a failed, incomplete or over-budget call is
 never cached, so it is tried again next time.

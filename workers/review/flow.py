@@ -71,7 +71,7 @@ from workers.model.config import ModelConfig
 from workers.model.ledger import CallContext
 from workers.model.lifecycle import repository_choice_problems
 from workers.model.wire import Usage
-from workers.prompts.render import PullContext
+from workers.prompts.render import COMMIT_LIMIT, PullContext
 from workers.review import budget, inputs
 from workers.review.checkrun import (
     ALREADY_REVIEWED,
@@ -326,7 +326,14 @@ class ReviewFlow:
             )
             host = self.settings.web_host
             known_fps = prior.fingerprints | self.records.fingerprints(job)
-            decided, draft = compose_review(summary, anchors, config, known_fps, host)
+            decided, draft = compose_review(
+                summary,
+                anchors,
+                config,
+                known_fps,
+                host,
+                min_confidence=self.settings.min_confidence,
+            )
             current_head = None if reread is None else reread.result().head_sha
         base = ReviewOutcome(
             "dry_run",
@@ -365,7 +372,12 @@ class ReviewFlow:
             posted_since = self.records.fingerprints(job) - known_fps
             if posted_since & set(decided.posted_fingerprints):
                 decided, draft = compose_review(
-                    summary, anchors, config, known_fps | posted_since, host
+                    summary,
+                    anchors,
+                    config,
+                    known_fps | posted_since,
+                    host,
+                    min_confidence=self.settings.min_confidence,
                 )
                 base = replace(
                     base, draft=draft, inline=len(decided.inline), in_body=len(decided.listed)
@@ -426,6 +438,7 @@ class ReviewFlow:
             agents = side.submit(
                 inputs.read_agents, gh, run.default_branch, wanted, concurrency=concurrency
             )
+            commits = side.submit(inputs.commit_messages, gh, pull, COMMIT_LIMIT)
             fetched = inputs.fetch_heads(
                 gh,
                 run.head,
@@ -436,6 +449,7 @@ class ReviewFlow:
             contents = {**known, **fetched}
             plan = plan_review(diffs, contents, options)
             agent_texts = agents.result()
+            messages = commits.result()
         guidelines = Guidelines.resolve(
             agent_texts, [f.path for segment in plan.segments for f in segment.files]
         )
@@ -445,6 +459,8 @@ class ReviewFlow:
             body=pull.body,
             base_ref=pull.base_ref,
             head_ref=pull.head_ref,
+            commit_messages=messages,
+            commit_count=pull.commits,
         )
         job = run.job
         return SegmentWork(

@@ -10,10 +10,13 @@
   needs, fetched concurrently; one that cannot be read is reviewed from its
   diff only;
 - ``read_agents``: the ``AGENTS.md`` files above the changed paths, from the
-  default branch.
+  default branch;
+- ``commit_messages``: the messages of the PR's latest commits, for the
+  commit subjects in the prompt, in one request (two at most).
 
-GitHub failures of the optional reads (one file, one ``AGENTS.md``, the
-config-error comment) are logged and degrade the review; the others propagate.
+GitHub failures of the optional reads (one file, one ``AGENTS.md``, the commit
+messages, the config-error comment) are logged and degrade the review; the
+others propagate.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ log = get_logger("workers.review")
 
 # The compare API lists at most this many files: a listing this long may be cut.
 COMPARE_FILE_CAP = 300
+# GitHub lists at most this many commits of a pull request, 100 per page.
+PULL_COMMITS_CAP = 250
+_COMMITS_PAGE = 100
 
 
 def file_diff(pull_file: PullFile) -> FileDiff:
@@ -199,6 +205,30 @@ def fetch_heads(
         elif problem is not None:
             log.warning("head contents unavailable", path=path, problem=problem)
     return contents
+
+
+def commit_messages(gh: GitHubClient, pull: PullRequest, wanted: int) -> tuple[str, ...]:
+    """The messages of the PR's latest (up to ``wanted``) commits, oldest first.
+
+    Reads the last page GitHub lists (it lists the first 250 commits, oldest
+    first), and the page before only when the last one holds fewer than
+    ``wanted``: one request for a PR of up to 100 commits. Empty when GitHub
+    cannot answer (logged): the review goes on without commit subjects.
+    """
+    listed = min(pull.commits, PULL_COMMITS_CAP)
+    if listed <= 0 or wanted <= 0:
+        return ()
+    last = -(-listed // _COMMITS_PAGE)
+    messages: tuple[str, ...] = ()
+    try:
+        for page in range(last, 0, -1):
+            messages = gh.list_pull_commit_messages(pull.number, page=page) + messages
+            if len(messages) >= wanted:
+                break
+    except GitHubError as exc:
+        log.warning("could not read the commit messages", error=str(exc))
+        return messages[-wanted:]
+    return messages[-wanted:]
 
 
 def read_agents(

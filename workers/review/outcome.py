@@ -26,6 +26,7 @@ from workers.model.client import ModelClient
 from workers.model.wire import Usage
 from workers.review.cache import SegmentCache
 from workers.review.progress import SegmentStatus
+from workers.review.select import DEFAULT_MIN_CONFIDENCE
 from workers.review.split import Coverage
 
 CHECK_RUN_NAME = "Codex review"
@@ -69,6 +70,8 @@ class PipelineSettings:
     max_file_bytes: int = 1_000_000
     max_content_files: int = 150
     use_tools: bool = True
+    # Findings below this confidence go in the review body, not inline (MIN_CONFIDENCE).
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
     record_ttl_seconds: int = 90 * 24 * 3600
     post_lock_seconds: int = 120
     redis_prefix: str = "codex:review"

@@ -236,6 +236,8 @@ def _listed_entry(item: Listed, allowed_host: str) -> str:
     extra = ""
     if item.reason == "over_cap":
         extra = " (inline comment limit reached)"
+    elif item.reason == "low_confidence":
+        extra = f" (model confidence {item.finding.confidence:.2f}, below the inline threshold)"
     elif item.reason == "unanchored" and item.detail:
         extra = f" ({one_line(item.detail, allowed_host=allowed_host, max_chars=160)})"
     body = sanitize(item.finding.body, allowed_host=allowed_host, max_bytes=MAX_LISTED_BODY_BYTES)

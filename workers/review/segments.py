@@ -23,9 +23,11 @@ from workers.diff.anchor import AnchoredFinding, Unanchored
 from workers.model.client import ModelClient
 from workers.model.config import ReasoningEffort
 from workers.model.ledger import CallContext
-from workers.model.review import review_segment
+from workers.model.review import SegmentReview, review_segment
+from workers.model.tools import tool_notes
 from workers.model.wire import Usage
-from workers.prompts.render import PullContext, render_prompt
+from workers.prompts.names import is_plain, restore_path
+from workers.prompts.render import PullContext, ToolNote, render_prompt
 from workers.review.cache import CachedSegment, SegmentCache, cache_key
 from workers.review.config import CONFIG_PATH
 from workers.review.guidelines import Guidelines
@@ -104,11 +106,14 @@ class SegmentReviewer:
     def _one(
         self, work: SegmentWork, segment: Segment, covers: Coverage | None = None
     ) -> SegmentResult:
+        # Every segment gets the guidelines of the whole plan and the same tools, so the
+        # prompts of one review share their start (OpenAI's prompt cache reuses it).
         prompt = render_prompt(
             segment,
             work.context,
-            segment_guidelines(segment, work.guidelines, work.language),
+            review_guidelines(work.plan, work.guidelines, work.language),
             parts=len(work.plan.segments),
+            tools=() if work.tools is None else tuple(ToolNote(*n) for n in tool_notes(work.tools)),
         )
         if covers is None:
             covers = coverage(segment, work.plan.files)
@@ -125,13 +130,16 @@ class SegmentReviewer:
             return SegmentResult(
                 segment, "cached", hit.findings, Usage(), Decimal(0), hit.model, coverage=covers
             )
-        review = review_segment(
-            self._model,
-            prompt,
-            work.call,
-            work.tools,
-            model=work.model,
-            reasoning_effort=work.reasoning_effort,
+        review = restore_paths(
+            review_segment(
+                self._model,
+                prompt,
+                work.call,
+                work.tools,
+                model=work.model,
+                reasoning_effort=work.reasoning_effort,
+            ),
+            segment.paths,
         )
         if review.status == "ok" and self._cache is not None:
             self._cache.put(
@@ -169,15 +177,28 @@ def merge_halves(cut: SegmentResult, parts: Sequence[SegmentResult]) -> SegmentR
     )
 
 
-def segment_guidelines(
-    segment: Segment, guidelines: Guidelines | None, language: str
+def restore_paths(review: SegmentReview, paths: Sequence[str]) -> SegmentReview:
+    """``review`` with each finding's path as the file's real path: the prompt shows odd
+    file names escaped (``workers.prompts.names``) and the model copies them as shown."""
+    if all(is_plain(path) for path in paths):
+        return review
+    findings = tuple(
+        replace(f, path=restore_path(f.path, paths)) if f.path not in paths else f
+        for f in review.findings
+    )
+    return replace(review, findings=findings)
+
+
+def review_guidelines(
+    plan: ReviewPlan, guidelines: Guidelines | None, language: str
 ) -> dict[str, str]:
-    """The guideline sections that apply to this segment's files, by source path.
+    """The guideline sections that apply to the files of any of the plan's segments, by
+    source path: the same for every segment of the review, so their prompts share a prefix.
 
     The repository's comment language is a trusted instruction from the default
     branch's configuration, so it travels with the guidelines.
     """
-    paths = set(segment.paths)
+    paths = {path for segment in plan.segments for path in segment.paths}
     sections = guidelines.sections if guidelines is not None else ()
     chosen = {g.source: g.text for g in sections if paths & set(g.paths)}
     if language.lower() not in ("en", "english"):

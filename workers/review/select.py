@@ -155,7 +155,9 @@ def review_scope(
 
 # -- what to post where -------------------------------------------------------
 
-ListReason = Literal["below_threshold", "over_cap", "unanchored"]
+ListReason = Literal["below_threshold", "low_confidence", "over_cap", "unanchored"]
+
+DEFAULT_MIN_CONFIDENCE: Final = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,13 +216,16 @@ def plan_findings(
     min_inline_priority: int,
     max_inline: int,
     prior: Iterable[str] = (),
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> Plan[A]:
     """Split this run's findings into inline comments and body entries.
 
     Ordering is by priority (P0 first), then path, then line. A finding goes
-    inline when its priority is at or above ``min_inline_priority`` (numerically
-    at most) and fewer than ``max_inline`` are inline already; anchored findings
-    that miss either test, and unanchored ones, are listed in the body. A
+    inline when the model's confidence in it is at least ``min_confidence``, its
+    priority is at or above ``min_inline_priority`` (numerically at most) and
+    fewer than ``max_inline`` are inline already; anchored findings that miss a
+    test (``low_confidence``, ``below_threshold``, ``over_cap``), and unanchored
+    ones, are listed in the body, never dropped, so each is counted there. A
     fingerprint already in ``prior``, or seen earlier in this run (the most
     severe copy is kept), is not posted.
     """
@@ -243,7 +248,9 @@ def plan_findings(
             duplicates += 1
             continue
         seen.add(fp)
-        if item.finding.priority > min_inline_priority:
+        if item.finding.confidence < min_confidence:
+            listed.append(Listed(item.finding, fp, item.path, item.line, "low_confidence"))
+        elif item.finding.priority > min_inline_priority:
             listed.append(Listed(item.finding, fp, item.path, item.line, "below_threshold"))
         elif len(inline) >= max_inline:
             listed.append(Listed(item.finding, fp, item.path, item.line, "over_cap"))
@@ -281,14 +288,17 @@ def plan_for(
     unanchored: Sequence[UnanchoredLike],
     config: RepoConfig,
     prior: Iterable[str] = (),
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> Plan[A]:
-    """``plan_findings`` with the thresholds of a repository's configuration."""
+    """``plan_findings`` with the thresholds of a repository's configuration and the
+    operator's ``min_confidence`` (``MIN_CONFIDENCE``)."""
     return plan_findings(
         anchored,
         unanchored,
         min_inline_priority=config.min_inline_priority,
         max_inline=config.max_inline_comments,
         prior=prior,
+        min_confidence=min_confidence,
     )
 
 

@@ -29,7 +29,13 @@ from workers.review.render import (
     render_inline,
     render_review_body,
 )
-from workers.review.select import Inline, Plan, ReviewScope, plan_for
+from workers.review.select import (
+    DEFAULT_MIN_CONFIDENCE,
+    Inline,
+    Plan,
+    ReviewScope,
+    plan_for,
+)
 from workers.review.split import coverage
 
 GapKind = Literal["filtered", "no_patch", "too_large", "quiet", "other"]
@@ -118,10 +124,18 @@ def compose_review(
     config: RepoConfig,
     already_posted: frozenset[str],
     host: str,
+    *,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> tuple[Plan[AnchoredFinding], DraftReview]:
     """Where each finding goes and the review that says so, leaving out every
-    fingerprint in ``already_posted``."""
-    decided = plan_for(anchors.anchored, anchors.unanchored, config, prior=already_posted)
+    fingerprint in ``already_posted``; findings below ``min_confidence`` go in the body."""
+    decided = plan_for(
+        anchors.anchored,
+        anchors.unanchored,
+        config,
+        prior=already_posted,
+        min_confidence=min_confidence,
+    )
     draft = DraftReview(
         commit_id=summary.head_sha,
         body=render_review_body(summary, decided, allowed_host=host),

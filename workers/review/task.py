@@ -40,6 +40,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         settings=PipelineSettings(
             web_host=web_host_for(runtime.settings.github_api_url),
             model_concurrency=max(1, min(MAX_MODEL_THREADS, capacity)),
+            min_confidence=runtime.settings.min_confidence,
         ),
         cache=SegmentCache(runtime.redis),
     )

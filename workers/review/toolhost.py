@@ -96,6 +96,11 @@ class HeadToolHost:
         note = "" if end >= min(end_line, len(lines)) else f"\n(output cut at {MAX_LINES} lines)"
         return f"{clean} lines {start}-{end} of {len(lines)}:\n{body}{note}"
 
+    @property
+    def search_scope(self) -> str:
+        """What ``search`` looks through, for the tool's description to the model."""
+        return "only the pull request's changed files (not the rest of the repository)"
+
     def search(self, pattern: str) -> str:
         """Lines of the changed files containing ``pattern`` literally, as ``path:line: text``."""
         if not pattern.strip():

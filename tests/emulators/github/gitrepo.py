@@ -104,14 +104,16 @@ class GitRepo:
                 self.git("read-tree", base_tree, env=env)
             else:
                 self.git("read-tree", "--empty", env=env)
-            # --index-info works in a bare repository; mode 0 removes the path.
+            # --index-info works in a bare repository; mode 0 removes the path. Records
+            # end in NUL (-z): a path may hold a newline, as git allows.
             lines = [
                 f"0 {'0' * 40}\t{path}" if entry is None else f"{entry[0]} {entry[1]}\t{path}"
                 for path, entry in entries.items()
             ]
             self.git(
-                "update-index", "--index-info", stdin="\n".join(lines).encode() + b"\n", env=env
-            )
+                "update-index", "-z", "--index-info", stdin="\0".join(lines).encode() + b"\0",
+                env=env,
+            )  # fmt: skip
             return self.git("write-tree", env=env).decode().strip()
         finally:
             index.unlink(missing_ok=True)
@@ -216,6 +218,28 @@ class GitRepo:
         return tuple(files)
 
 
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _unquote(name: str) -> str:
+    """A path as git prints it in a diff header, without git's C-style quoting (git quotes
+    a path holding a newline, a quote, a backslash or a non-ASCII byte)."""
+    if not (len(name) >= 2 and name[0] == name[-1] == '"'):
+        return name
+    body, out, i = name[1:-1], bytearray(), 0
+    while i < len(body):
+        if body[i] == "\\" and re.fullmatch(r"[0-7]{3}", body[i + 1 : i + 4]):
+            out.append(int(body[i + 1 : i + 4], 8))
+            i += 4
+        elif body[i] == "\\" and body[i + 1 : i + 2] in _C_ESCAPES:
+            out.append(_C_ESCAPES[body[i + 1]])
+            i += 2
+        else:
+            out.extend(body[i].encode())
+            i += 1
+    return out.decode(errors="replace")
+
+
 def _parse_file(chunk: str, max_patch_bytes: int) -> FileDiff:
     lines = chunk.split("\n")
     header: list[str] = []
@@ -235,23 +259,24 @@ def _parse_file(chunk: str, max_patch_bytes: int) -> FileDiff:
         elif line.startswith("deleted file mode"):
             status = "removed"
         elif line.startswith("rename from "):
-            status, old_path = "renamed", line[len("rename from ") :]
+            status, old_path = "renamed", _unquote(line[len("rename from ") :])
         elif line.startswith("rename to "):
-            new_path = line[len("rename to ") :]
-        elif line.startswith("--- a/"):
-            old_path = old_path or line[len("--- a/") :]
-        elif line.startswith("+++ b/"):
-            new_path = line[len("+++ b/") :]
+            new_path = _unquote(line[len("rename to ") :])
+        elif line.startswith(("--- a/", '--- "a/')):
+            old_path = old_path or _unquote(line[len("--- ") :].rstrip("\t"))[len("a/") :]
+        elif line.startswith(("+++ b/", '+++ "b/')):
+            # git ends a name holding a space with a tab here
+            new_path = _unquote(line[len("+++ ") :].rstrip("\t"))[len("b/") :]
         elif line.startswith("Binary files"):
             binary = True
         elif line.startswith("index "):
             new_blob = line.split()[1].split("..")[1]
     if new_path is None or old_path is None:
         # Binary or mode-only diffs carry no ---/+++ lines: read the names from the first line.
-        match = re.match(r"diff --git a/(.*) b/(.*)", header[0])
+        match = re.match(r'diff --git ("a/.*"|a/.*) ("b/.*"|b/.*)$', header[0])
         assert match is not None
-        old_path = old_path or match.group(1)
-        new_path = new_path or match.group(2)
+        old_path = old_path or _unquote(match.group(1))[len("a/") :]
+        new_path = new_path or _unquote(match.group(2))[len("b/") :]
     filename = old_path if status == "removed" else new_path
     body = lines[body_start:]
     if body and body[-1] == "":

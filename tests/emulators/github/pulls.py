@@ -12,6 +12,8 @@ from .api import ApiError, Ctx, iso, need, paginate, route
 from .repos import commit_json, file_json, repo_json
 from .state import Pull, Repo, State
 
+PULL_COMMITS_LISTED = 250
+
 
 def pull_parts(state: State, pull: Pull) -> tuple[Repo, Repo, str, str, str]:
     """(base repo, head repo, base sha, head sha, merge base) with head objects in base repo."""
@@ -101,6 +103,7 @@ def pull_commits(ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
     need(ctx, "pull_requests", "read")
     pull = get_pull(ctx)
     base_repo, _, _, head_sha, merge_base = pull_parts(ctx.state, pull)
-    shas = base_repo.git.rev_list(merge_base, head_sha)
+    # GitHub lists at most 250 commits of a pull request, oldest first.
+    shas = base_repo.git.rev_list(merge_base, head_sha)[:PULL_COMMITS_LISTED]
     items = [commit_json(ctx, base_repo, s) for s in shas]
     return paginate(ctx, f"/repos/{pull.repo}/pulls/{pull.number}/commits", items)

@@ -57,7 +57,12 @@ def commit_json(ctx: Ctx, repo: Repo, sha: str) -> dict[str, Any]:
         "node_id": f"C_{sha}",
         "url": f"{ctx.base}/repos/{repo.full_name}/commits/{sha}",
         "html_url": f"https://github.example/{repo.full_name}/commit/{sha}",
+        "comments_url": f"{ctx.base}/repos/{repo.full_name}/commits/{sha}/comments",
+        # The GitHub accounts of author and committer: none for the emulator's git identity.
+        "author": None,
+        "committer": None,
         "commit": {
+            "comment_count": 0,
             "message": info["message"],
             "author": person,
             "committer": person,
