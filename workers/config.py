@@ -50,6 +50,9 @@ class GitHubSettings(ModelSettings):
     """The model section and the GitHub API's address: what every GitHub-facing command reads."""
 
     github_api_url: str = "https://api.github.com"
+    # Where GitHub's web pages live, for links in posted text; unset: the pages GitHub's
+    # API answers name (``html_url``). Set it only when those are not what people open.
+    github_web_url: str | None = None
     # Seconds between one installation's content-creating requests; GitHub asks for
     # at least one. Lower only against a GitHub that allows it (e.g. an emulator).
     github_write_interval: float = Field(default=1.0, ge=0.0, le=60.0)
@@ -61,6 +64,11 @@ class GitHubSettings(ModelSettings):
     @classmethod
     def _github_url(cls, value: str) -> str:
         return http_url(value)
+
+    @field_validator("github_web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return http_url(value).rstrip("/") if value else None
 
 
 class WorkerSettings(GitHubSettings):

@@ -40,7 +40,6 @@ from workers.config import GitHubSettings, read_private_key
 from workers.diff import FileDiff, PlanOptions, ReviewPlan
 from workers.github import GitHubApp, GitHubClient, GitHubToken
 from workers.github.errors import GitHubError
-from workers.github.urls import web_host_for
 from workers.model import ModelClient, ModelConfig, ModelSettings
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
@@ -219,7 +218,7 @@ def _run(
             github=factory,
             model=model,
             redis=store,
-            settings=PipelineSettings(web_host=web_host_for(settings.github_api_url)),
+            settings=PipelineSettings(web_url=settings.github_web_url),
             cache=SegmentCache(store),
         )
         probe = factory(installation, repository)

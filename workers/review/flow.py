@@ -65,6 +65,7 @@ from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
 from workers.diff import FileDiff, PlanOptions, anchor_findings, plan_review
 from workers.github.client import GitHubClient
+from workers.github.links import link_host, pull_page
 from workers.github.models import PullFile, PullRequest, Review
 from workers.model.ledger import CallContext
 from workers.model.wire import Usage
@@ -310,7 +311,14 @@ class ReviewFlow:
                 usage=usage,
                 cost_usd=cost,
             )
-            host = self.settings.web_host
+            host = link_host(
+                pull_page(
+                    pull.html_url,
+                    repository=job.repository,
+                    number=pull.number,
+                    web_url=self.settings.web_url,
+                )
+            )
             known_fps = prior.fingerprints | self.records.fingerprints(job)
             decided, draft = compose_review(summary, anchors, config, known_fps, host)
             current_head = None if reread is None else reread.result().head_sha

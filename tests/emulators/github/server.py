@@ -244,7 +244,7 @@ class GitHubEmulator:
                     "id": cid,
                     "node_id": f"IC_{cid}",
                     "url": f"{self.base_url}/repos/{repo}/issues/comments/{cid}",
-                    "html_url": f"https://github.example/{repo}/pull/{number}#issuecomment-{cid}",
+                    "html_url": f"{self.state.web_url}/{repo}/pull/{number}#issuecomment-{cid}",
                     "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}",
                     "body": body,
                     "user": user.to_json(self.base_url),
@@ -276,7 +276,7 @@ class GitHubEmulator:
                 node_id=f"PRRC_{cid}",
                 url=f"{self.base_url}/repos/{repo}/pulls/comments/{cid}",
                 html_url=(
-                    f"https://github.example/{repo}/pull/{parent['_number']}#discussion_r{cid}"
+                    f"{self.state.web_url}/{repo}/pull/{parent['_number']}#discussion_r{cid}"
                 ),
                 body=body,
                 user=user.to_json(self.base_url),

@@ -133,6 +133,9 @@ class RecordedRequest:
     query: str
     status: int
     body: Any
+    # The request headers that say who asks and for what: User-Agent, Accept and
+    # X-GitHub-Api-Version (lower-cased names; absent ones are left out).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -166,6 +169,13 @@ class State:
     rate_windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     token_lifetime: float = 3600.0
     max_patch_bytes: int = 400_000
+    # Where the emulated GitHub's web pages live: every ``html_url`` starts with it. An
+    # Enterprise Server can serve them on a port of its own.
+    web_url: str = "https://github.example"
+    # GitHub answers a request without a User-Agent with 403 and one naming an unsupported
+    # API version with 400. It takes a request without a version (and serves the default)
+    # or without GitHub's media type; strict, this emulator refuses those with 400 too.
+    strict_headers: bool = True
     clock: Any = time.time
 
     def next_id(self) -> int:
