@@ -138,7 +138,8 @@ def test_primary_limit_is_enforced_per_installation(world: World) -> None:
     token = world.github_app().installation_token(world.installation, "acme/widgets")
     url = f"{world.emulator.base_url}/repos/acme/widgets/pulls/{world.number}"
     answers = [
-        requests.get(url, headers={**API_HEADERS, "Authorization": f"token {token}"}, timeout=5) for _ in range(4)
+        requests.get(url, headers={**API_HEADERS, "Authorization": f"token {token}"}, timeout=5)
+        for _ in range(4)
     ]
     assert [a.status_code for a in answers] == [200, 200, 200, 403]
     refused = answers[-1]
@@ -197,4 +198,5 @@ def test_strict_headers_refuse_a_missing_version_or_media_type(world: World) -> 
     assert _call(world, "GET", "/pulls/1", headers={"X-GitHub-Api-Version": None}).ok
     assert _call(world, "GET", "/pulls/1", headers={"Accept": "*/*"}).ok
     recorded = world.emulator.requests[-1].headers
-    assert recorded["accept"] == "*/*" and recorded["user-agent"].startswith("python-requests")
+    assert recorded["accept"] == "*/*"
+    assert recorded["user-agent"].startswith("python-requests")

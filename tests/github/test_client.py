@@ -138,10 +138,15 @@ def test_bad_jwts_get_401(world: World) -> None:
         {"iss": str(world.app.id), "iat": now, "exp": now + 300}, other.private_key_pem, "RS256"
     )
     assert (
-        requests.get(url, headers={**API_HEADERS, "Authorization": f"Bearer {good}"}, timeout=5).status_code == 200
+        requests.get(
+            url, headers={**API_HEADERS, "Authorization": f"Bearer {good}"}, timeout=5
+        ).status_code
+        == 200
     )
     for token in (too_long, wrong_key):
-        answer = requests.get(url, headers={**API_HEADERS, "Authorization": f"Bearer {token}"}, timeout=5)
+        answer = requests.get(
+            url, headers={**API_HEADERS, "Authorization": f"Bearer {token}"}, timeout=5
+        )
         assert answer.status_code == 401
     assert requests.get(url, headers=API_HEADERS, timeout=5).status_code == 401
     bad_app = GitHubApp(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
-from importlib import metadata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import metadata
 from typing import Any
 
 import github
