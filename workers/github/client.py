@@ -33,6 +33,7 @@ from .models import (
     Review,
     ReviewComment,
     TreeEntry,
+    TreeListing,
 )
 from .pacing import Pacer
 
@@ -185,6 +186,12 @@ class GitHubClient:
         """The entries of one tree, not recursive; a commit SHA names its root tree."""
         data = self._get(f"/git/trees/{quote(tree_sha, safe='')}")
         return tuple(TreeEntry.from_dict(e) for e in data.get("tree") or ())
+
+    def list_tree(self, ref: str) -> TreeListing:
+        """Every entry of the tree at ``ref`` (a branch, tag or SHA), in one call
+        (``recursive=1``); GitHub may cut a very large tree (``truncated``)."""
+        data = self._get(f"/git/trees/{quote(ref)}", {"recursive": "1"})
+        return TreeListing.from_dict(data)
 
     def list_reviews(self, number: int) -> tuple[Review, ...]:
         return tuple(Review.from_dict(r) for r in self._pages(f"/pulls/{number}/reviews"))

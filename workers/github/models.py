@@ -269,6 +269,30 @@ class TreeEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class TreeListing:
+    """A whole tree, listed recursively in one call. GitHub stops a listing past 100,000
+    entries or 7 MB and says ``truncated``: then a path it does not list may still exist."""
+
+    entries: tuple[TreeEntry, ...]
+    truncated: bool
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            entries=tuple(TreeEntry.from_dict(e) for e in data.get("tree") or ()),
+            truncated=bool(data.get("truncated", False)),
+        )
+
+    def files(self) -> frozenset[str]:
+        """The paths of the files (blobs) listed."""
+        return frozenset(e.path for e in self.entries if e.type == "blob")
+
+    def may_hold(self, path: str) -> bool:
+        """Whether ``path`` may be a file of the tree: listed, or the listing was cut."""
+        return self.truncated or path in self.files()
+
+
+@dataclass(frozen=True, slots=True)
 class CheckRun:
     id: int
     name: str

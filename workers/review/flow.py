@@ -10,10 +10,11 @@ and a clock. The steps, in order:
    work); the PR's files and reviews are then read alongside the next steps; a
    closed PR, a draft or a bot's PR (per configuration) is skipped with the
    reason logged;
-2. read ``.github/codex-review.yml`` and the ``AGENTS.md`` files from the
-   repository's default branch only (never from the PR's base or head: the PR
-   must not be able to change its own review's instructions); an invalid file
-   is reported once on the PR and nothing is reviewed (``inputs``);
+2. list the repository's default branch once, then read ``.github/codex-review.yml``
+   (when listed) and, in step 7, the listed ``AGENTS.md`` files that apply, from
+   that branch only (never from the PR's base or head: the PR must not be able to
+   change its own review's instructions); an invalid file is reported once on the
+   PR and nothing is reviewed (``trusted``, ``inputs``);
 3. check the monthly budgets (``budget``);
 4. open the "Codex review" check run at the head SHA (reused after a crash) in
    the background: it is a paced write, and nothing else waits for it
@@ -66,11 +67,11 @@ from codex_common.logs import get_logger
 from workers.diff import FileDiff, PlanOptions, anchor_findings, plan_review
 from workers.github.client import GitHubClient
 from workers.github.links import link_host, pull_page
-from workers.github.models import PullFile, PullRequest, Review
+from workers.github.models import PullFile, PullRequest, Review, TreeListing
 from workers.model.ledger import CallContext
 from workers.model.wire import Usage
 from workers.prompts.render import PullContext
-from workers.review import budget, inputs
+from workers.review import budget, inputs, trusted
 from workers.review.checkrun import (
     ALREADY_REVIEWED,
     ReviewCheckRun,
@@ -106,6 +107,7 @@ class _Run:
     config: RepoConfig
     bot_login: str
     default_branch: str
+    listing: TreeListing | None
     check: ReviewCheckRun
     dry_run: bool
     may_retry: bool = False
@@ -215,7 +217,8 @@ class ReviewFlow:
         head = pull.head_sha
         bot_login = self.settings.bot_login or gh.app_identity().bot_login
         branch = inputs.trusted_branch(gh, pull)
-        config = inputs.read_config(gh, branch)
+        listing = trusted.read_listing(gh, branch)
+        config = trusted.read_config(gh, branch, listing)
         if isinstance(config, ConfigErrors):
             if not dry_run:
                 inputs.report_config_errors(gh, self.records, job, config)
@@ -246,7 +249,7 @@ class ReviewFlow:
         check = ReviewCheckRun(gh, self.records, job, head, self.settings.check_run_name)
         if not dry_run:
             check.open_in(early)
-        run = _Run(job, gh, pull, config, bot_login, branch, check, dry_run, may_retry)
+        run = _Run(job, gh, pull, config, bot_login, branch, listing, check, dry_run, may_retry)
         # A failure leaves the check run in progress: the next attempt reuses it, and a
         # job that gives up completes it with the cause (the task does).
         outcome = self._review(run, reviews.result(), files.result(), laps)
@@ -418,7 +421,12 @@ class ReviewFlow:
         concurrency = settings.fetch_concurrency
         with ThreadPoolExecutor(max_workers=1) as side:
             agents = side.submit(
-                inputs.read_agents, gh, run.default_branch, wanted, concurrency=concurrency
+                trusted.read_agents,
+                gh,
+                run.default_branch,
+                run.listing,
+                wanted,
+                concurrency=concurrency,
             )
             fetched = inputs.fetch_heads(
                 gh,

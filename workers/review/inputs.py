@@ -9,17 +9,15 @@
 - ``wanted_paths``, ``fetch_heads``: the files whose head contents the review
   needs, fetched concurrently; one that cannot be read is reviewed from its
   diff only;
-- ``read_agents``: the ``AGENTS.md`` files above the changed paths, from the
-  default branch.
+(``trusted`` finds the ``AGENTS.md`` files from one listing of the default branch.)
 
-GitHub failures of the optional reads (one file, one ``AGENTS.md``, the
+GitHub failures of the optional reads (one file, the
 config-error comment) are logged and degrade the review; the others propagate.
 """
 
 from __future__ import annotations
 
 import hashlib
-import posixpath
 from collections.abc import Sequence
 
 from codex_common.jobs import ReviewJob
@@ -30,7 +28,6 @@ from workers.github.client import GitHubClient
 from workers.github.errors import GitHubError, NotFound
 from workers.github.models import PullFile, PullRequest
 from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig, parse_config
-from workers.review.guidelines import AGENTS_FILE
 from workers.review.records import Notices
 from workers.review.render import BODY_BUDGET, code_span
 from workers.review.select import CompareStatus, ReviewScope, review_scope
@@ -199,31 +196,3 @@ def fetch_heads(
         elif problem is not None:
             log.warning("head contents unavailable", path=path, problem=problem)
     return contents
-
-
-def read_agents(
-    gh: GitHubClient, branch: str, paths: Sequence[str], *, concurrency: int
-) -> dict[str, str]:
-    """``AGENTS.md`` files from ``branch`` in the directories above ``paths``."""
-    candidates: set[str] = set()
-    for path in paths:
-        directory = posixpath.dirname(path)
-        while True:
-            candidates.add(posixpath.join(directory, AGENTS_FILE))
-            if not directory:
-                break
-            directory = posixpath.dirname(directory)
-
-    def one(path: str) -> tuple[str, str | None]:
-        try:
-            data = gh.get_file(path, branch)
-        except GitHubError as exc:
-            log.warning("could not read guidelines", path=path, error=str(exc))
-            return path, None
-        return path, None if data is None else data.decode("utf-8", "replace")
-
-    return {
-        path: text
-        for path, text in map_in_threads(one, sorted(candidates), concurrency)
-        if text is not None
-    }

@@ -169,6 +169,7 @@ class State:
     rate_windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     token_lifetime: float = 3600.0
     max_patch_bytes: int = 400_000
+    max_tree_entries: int = 100_000  # a recursive tree listing is cut past this
     # Where the emulated GitHub's web pages live: every ``html_url`` starts with it. An
     # Enterprise Server can serve them on a port of its own.
     web_url: str = "https://github.example"
