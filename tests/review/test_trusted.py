@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import structlog
 
 from tests.emulators.github import GitHubEmulator
 from tests.github.conftest import World, seed
@@ -86,16 +87,15 @@ def test_a_listed_configuration_is_read(world: World) -> None:
     assert config.language == "fr"
 
 
-def test_a_truncated_listing_is_logged_and_every_directory_looked_up(
-    world: World, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_truncated_listing_is_logged_and_every_directory_looked_up(world: World) -> None:
     _seed_guides(world)
     world.emulator.state.max_tree_entries = 2
     gh = world.github_app().installation_client(world.installation, "acme/widgets")
     gh.get_pull(world.number)
     before = len(world.emulator.requests)
 
-    listing = trusted.read_listing(gh, "main")
+    with structlog.testing.capture_logs() as logs:
+        listing = trusted.read_listing(gh, "main")
     texts = trusted.read_agents(gh, "main", listing, ["pkg/sub/deeper/mod.py"], concurrency=4)
     config = trusted.read_config(gh, "main", listing)
 
@@ -104,7 +104,9 @@ def test_a_truncated_listing_is_logged_and_every_directory_looked_up(
     assert set(texts) == {"AGENTS.md", "pkg/sub/AGENTS.md"}
     assert isinstance(config, RepoConfig)
     looked_up = sorted(
-        r.path.split("/contents/")[1] for r in world.emulator.requests[before:] if "contents" in r.path
+        r.path.split("/contents/")[1]
+        for r in world.emulator.requests[before:]
+        if "contents" in r.path
     )
     assert looked_up == [
         ".github/codex-review.yml",
@@ -113,5 +115,6 @@ def test_a_truncated_listing_is_logged_and_every_directory_looked_up(
         "pkg/sub/AGENTS.md",
         "pkg/sub/deeper/AGENTS.md",
     ]
-    out = capsys.readouterr()
-    assert "tree listing truncated" in out.out + out.err
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
+        "tree listing truncated: AGENTS.md files it does not name are looked up one by one"
+    ]

@@ -18,9 +18,7 @@ def page_of(html_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
-def pull_page(
-    html_url: str, *, repository: str, number: int, web_url: str | None = None
-) -> str:
+def pull_page(html_url: str, *, repository: str, number: int, web_url: str | None = None) -> str:
     """The web page of pull request ``number``: under ``web_url`` when set, else the page
     of ``html_url`` (the PR's own, or one of its comments')."""
     if web_url:

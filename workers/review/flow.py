@@ -85,7 +85,7 @@ from workers.review.marker import PriorReviews
 from workers.review.outcome import OutcomeStatus, ReviewDeps, ReviewOutcome, SegmentsPending
 from workers.review.progress import NO_PROGRESS, Progress
 from workers.review.records import ReviewRecords
-from workers.review.render import render_check_output
+from workers.review.render_check import render_check_output
 from workers.review.segments import SegmentReviewer, SegmentWork, models_used
 from workers.review.select import ReviewScope, check_conclusion, skip_reason
 from workers.review.summary import compose_review, summarize_run
