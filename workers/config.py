@@ -13,7 +13,9 @@ points also read ``.env`` by passing it to ``load_settings``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -21,6 +23,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from codex_common.settings import ConfigError, load_settings
 from workers.celery_app import CeleryConfigError, TaskLimits
 from workers.model.config import ModelSettings, http_url
+
+# A repository's model spend per calendar month unless MODEL_MONTHLY_BUDGET_USD says otherwise.
+DEFAULT_MONTHLY_BUDGET_USD = Decimal("20")
 
 __all__ = ["ConfigError", "GitHubSettings", "WorkerSettings", "load_settings", "read_private_key"]
 
@@ -92,6 +97,23 @@ class WorkerSettings(GitHubSettings):
     # (GitHub keeps 3 days). 0 turns the sweep off.
     redelivery_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
     redelivery_lookback_seconds: int = Field(default=6 * 3600, ge=60, le=3 * 24 * 3600)
+    # Model spending cap per repository and calendar month, for reviews and commands alike
+    # (the model client's ledger keeps it): on by default, so that a public repository
+    # cannot spend without bound. "none" removes it.
+    model_monthly_budget_usd: Decimal | None = Field(default=DEFAULT_MONTHLY_BUDGET_USD, ge=0)
+    # Automatic reviews of PRs whose author has no write access (forks, drive-by PRs):
+    # "review" as anyone's, "limited" to so many a PR and an author a day, or "command":
+    # only when a maintainer comments `/codex review` (workers.review.outsiders).
+    outsider_reviews: Literal["review", "limited", "command"] = "limited"
+    outsider_reviews_per_pr_per_day: int = Field(default=3, ge=1, le=1000)
+    outsider_reviews_per_author_per_day: int = Field(default=10, ge=1, le=10_000)
+
+    @field_validator("model_monthly_budget_usd", mode="before")
+    @classmethod
+    def _no_budget(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("none", "unlimited"):
+            return None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:

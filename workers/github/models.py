@@ -64,6 +64,9 @@ class PullRequest:
     # The repository's default branch (``base.repo.default_branch``); None when the
     # payload leaves it out. Trusted configuration is read from this branch only.
     default_branch: str | None = None
+    # The author's relation to the repository (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR,
+    # NONE, ...); never grants access on its own.
+    author_association: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -92,6 +95,7 @@ class PullRequest:
             commits=int(data.get("commits", 0)),
             changed_files=int(data.get("changed_files", 0)),
             default_branch=_optional_str(base["repo"].get("default_branch")),
+            author_association=_optional_str(data.get("author_association")),
         )
 
 

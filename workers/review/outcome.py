@@ -26,6 +26,7 @@ from workers.github.models import DraftComment
 from workers.model.client import ModelClient
 from workers.model.wire import Usage
 from workers.review.cache import SegmentCache
+from workers.review.outsiders import OutsiderPolicy
 from workers.review.progress import SegmentStatus
 from workers.review.split import Coverage
 
@@ -83,6 +84,7 @@ class PipelineSettings:
     # Whose earlier reviews count as the bot's. None: the App's ``<slug>[bot]``; a
     # personal token (``codex-bot review`` with GITHUB_TOKEN) names its user here.
     bot_login: str | None = None
+    outsiders: OutsiderPolicy = field(default_factory=OutsiderPolicy)
 
     @property
     def github_threads(self) -> int:
@@ -103,6 +105,11 @@ def pipeline_settings(settings: WorkerSettings) -> PipelineSettings:
     return PipelineSettings(
         web_url=settings.github_web_url,
         model_concurrency=max(1, min(MAX_MODEL_THREADS, capacity)),
+        outsiders=OutsiderPolicy(
+            mode=settings.outsider_reviews,
+            per_pr_per_day=settings.outsider_reviews_per_pr_per_day,
+            per_author_per_day=settings.outsider_reviews_per_author_per_day,
+        ),
     )
 
 

@@ -46,6 +46,7 @@ def pull_json(ctx: Ctx, pull: Pull) -> dict[str, Any]:
         "title": pull.title,
         "body": pull.body,
         "user": pull.user.to_json(ctx.base),
+        "author_association": ctx.state.association(pull.repo, pull.user.login),
         "head": {
             "label": f"{head_repo.owner}:{pull.head_ref}",
             "ref": pull.head_ref,

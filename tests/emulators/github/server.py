@@ -219,11 +219,7 @@ class GitHubEmulator:
     def association(self, repo: str, login: str) -> str:
         """GitHub's ``author_association`` of ``login`` on ``repo``."""
         with self.state.lock:
-            if self.state.repos[repo].owner == login:
-                return "OWNER"
-            if (repo, login) in self.state.collaborators:
-                return "COLLABORATOR"
-            return "NONE"
+            return self.state.association(repo, login)
 
     def add_issue_comment(
         self, repo: str, number: int, login: str, body: str, user_type: str = "User"

@@ -179,6 +179,14 @@ class State:
     strict_headers: bool = True
     clock: Any = time.time
 
+    def association(self, repo: str, login: str) -> str:
+        """GitHub's ``author_association`` of ``login`` on ``repo``."""
+        if self.repos[repo].owner == login:
+            return "OWNER"
+        if (repo, login) in self.collaborators:
+            return "COLLABORATOR"
+        return "NONE"
+
     def next_id(self) -> int:
         return next(self.ids)
 
