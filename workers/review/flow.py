@@ -172,7 +172,8 @@ class ReviewFlow:
             return ReviewOutcome("stale", f"the PR head moved to {pull.head_sha}", job.head_sha)
         # The PR's reviews and files are read while the configuration is: a PR skipped
         # by its configuration wastes two reads, every other job saves a round trip.
-        # The third thread opens the check run once the configuration allows a review.
+        # Another asks whether the author may write (the outsider policy); the last opens
+        # the check run once the configuration allows a review.
         early = ThreadPoolExecutor(max_workers=4, thread_name_prefix="review-read")
         try:
             reviews = early.submit(gh.list_reviews, pull.number)
