@@ -184,7 +184,7 @@ def run(stack: ReviewStack, latency: float, runs: int, *, calls_only: bool) -> N
             times.append(elapsed)
         # "review finished" is logged after the check run completes: wait for the last one.
         wait(lambda: stack.workers[0].text().count("review finished") >= done + runs, 30, stack)
-        segments = re.findall(r'"segments": (\d+)', stack.workers[0].text())
+        segments = re.findall(r'"segments":\s*(\d+)', stack.workers[0].text())
         steps = step_timings(stack.workers[0].text())[-runs:]
         print(f"20-file PR ({title} files), model latency L = {latency:.2f} s, {runs} runs")
         print(f"  segments reviewed per run (worker log): {segments[-runs:]}")
