@@ -67,7 +67,7 @@ def test_links_follow_github_web_url_only_when_set() -> None:
 
 def test_the_connection_pool_covers_every_thread_of_a_review() -> None:
     few = pipeline_settings(_settings())
-    assert few.github_threads >= few.fetch_concurrency + 4
+    assert few.github_threads >= 2 * few.fetch_concurrency + 4
     many = pipeline_settings(
         _settings(
             openai_api_key="sk-a-0123456789,sk-b-0123456789", openai_max_concurrency_per_key=32

@@ -89,8 +89,9 @@ class PipelineSettings:
     @property
     def github_threads(self) -> int:
         """The most threads of one review that use its GitHub client at once: the early
-        reads and the head contents, or the segment reviews (their tools read files)."""
-        return max(self.model_concurrency, self.fetch_concurrency + EARLY_READERS)
+        readers, the head contents and the guidelines (each up to ``fetch_concurrency``)
+        read side by side, or the segment reviews (their tools read files)."""
+        return max(self.model_concurrency, 2 * self.fetch_concurrency + EARLY_READERS)
 
 
 def pipeline_settings(settings: WorkerSettings) -> PipelineSettings:
