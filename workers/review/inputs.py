@@ -8,11 +8,12 @@
   when that is an ancestor of the head (compare API);
 - ``wanted_paths``, ``fetch_heads``: the files whose head contents the review
   needs, fetched concurrently; one that cannot be read is reviewed from its
-  diff only;
-(``trusted`` finds the ``AGENTS.md`` files from one listing of the default branch.)
+  diff only.
 
-GitHub failures of the optional reads (one file, the
-config-error comment) are logged and degrade the review; the others propagate.
+``trusted`` lists the default branch once and calls ``read_config`` only when the
+listing has the file; it reads the ``AGENTS.md`` files too. GitHub failures of the
+optional reads (one file, the config-error comment) are logged and degrade the
+review; the others propagate.
 """
 
 from __future__ import annotations
