@@ -39,8 +39,8 @@ class CheckOutput:
 
 
 def check_title(summary: ReviewSummary, plan: Plan[Any]) -> str:
-    """ "3 new findings (1 P0) in 4 files": placed findings only; unplaced ones are named
-    apart, never counted as new findings."""
+    """The title, like "3 new findings (1 P0) in 4 files": placed findings only; the
+    unplaced ones are named apart, never counted as new findings."""
     if summary.segments_reviewed == 0:
         return "Nothing reviewed"
     total = len(plan.inline) + len(plan.listed)
