@@ -151,6 +151,8 @@ def run(stack: ReviewStack, latency: float, runs: int, *, calls_only: bool) -> N
     gh, openai = stack.github, stack.openai
     gh.create_repo("acme/big", {"README.md": "# big\n"})
     installation = gh.create_installation(stack.app, "acme", ["big"])
+    # A maintainer's PRs (the default author): an outsider's would meet the daily limits.
+    gh.add_collaborator("acme/big", "octocat", "write")
     openai.add(slow(latency, findings([])))
     stack.start_web()
     stack.start_worker()
