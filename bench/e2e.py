@@ -12,13 +12,16 @@ the GitHub and Responses emulators, then:
    configuration; plan: head contents and segment planning; review: the model
    calls; post: placing findings, re-reading the head, posting; check:
    completing the check run, after the review is visible);
-2. a 30-file PR: prints the GitHub API calls of its review, split into the
-   review's own calls (token, PR, files, reviews, re-read, POST review; target
-   at most 6) and the extra ones (App identity, configuration and AGENTS.md
-   reads, head contents, check runs), reported separately.
+2. GitHub API calls by endpoint kind, and the time from the signed delivery to
+   the review (or the reply), for the review of a 30-file and of a 110-file PR
+   (modified files in nested directories, two ``AGENTS.md``, a large
+   ``CHANGES.rst``, a binary, added and removed files), then for a
+   ``/codex fix`` naming a 40k-character modified file deep in the 110-file
+   PR's file list.
 
 Run: ``.venv/bin/python bench/e2e.py [--latency 2.0] [--runs 3] [--github-latency 0.15]``
-(``--github-latency`` delays every GitHub answer, closer to the real API's round trips).
+(``--github-latency`` delays every GitHub answer, closer to the real API's round trips;
+``--calls-only`` runs part 2 alone).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.review_support import ReviewStack, pull_request_payload  # noqa: E402
 from tests.emulators.github import GitHubEmulator  # noqa: E402
 from tests.emulators.openai import ResponsesEmulator, findings, slow  # noqa: E402
+from tests.emulators.openai.answers import Rule  # noqa: E402
 from workers.redis_server import RedisServer  # noqa: E402
 
 
@@ -53,22 +57,31 @@ def big_module(index: int, lines: int) -> str:
 
 
 def categorise(method: str, path: str) -> str:
+    """The endpoint kind of one GitHub request."""
     if path.endswith("/access_tokens"):
-        return "review: installation token"
+        return "installation token"
     if path == "/app":
-        return "extra: App identity (once per process)"
-    if re.search(r"/pulls/\d+$", path):
-        return "review: pull request (read + re-read before posting)"
-    if path.endswith("/files"):
-        return "review: PR files"
-    if path.endswith("/reviews"):
-        return "review: list reviews" if method == "GET" else "review: POST review"
-    if "/compare/" in path:
-        return "review: compare (incremental only)"
-    if "/contents/" in path:
-        return "extra: file contents (config, AGENTS.md, head files)"
-    if "/check-runs" in path:
-        return "extra: check run"
+        return "App identity"
+    kinds = (
+        (r"/pulls/\d+$", "pull request"),
+        (r"/pulls/\d+/files$", "PR files"),
+        (r"/pulls/\d+/reviews$", "reviews"),
+        (r"/pulls/\d+/comments", "review comments"),
+        (r"/compare/", "compare"),
+        (r"/contents/\.github/codex-review\.yml$", "contents: configuration"),
+        (r"/contents/(.*/)?AGENTS\.md$", "contents: AGENTS.md"),
+        (r"/contents/", "contents: files"),
+        (r"/git/trees/[^/]+$", "git trees"),
+        (r"/git/blobs", "git blobs"),
+        (r"/git/", "git (commits, refs, trees)"),
+        (r"check-runs", "check runs"),
+        (r"/collaborators/", "permission"),
+        (r"/reactions$", "reactions"),
+        (r"/issues/(\d+|comments)", "issue comments"),
+    )
+    for pattern, kind in kinds:
+        if re.search(pattern, path):
+            return f"{kind} ({method})"
     return f"other: {method} {path}"
 
 
@@ -107,6 +120,7 @@ def main() -> None:
         default=0.0,
         help="extra seconds before every GitHub answer (the emulator answers in milliseconds)",
     )
+    parser.add_argument("--calls-only", action="store_true", help="part 2 only")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +139,7 @@ def main() -> None:
         if args.github_latency > 0:
             github.slow_next("*", r"^/(repos|app)/", args.github_latency, times=1_000_000)
         try:
-            run(stack, args.latency, args.runs)
+            run(stack, args.latency, args.runs, calls_only=args.calls_only)
         finally:
             stack.stop()
             openai.stop()
@@ -133,11 +147,12 @@ def main() -> None:
             server.kill()
 
 
-def run(stack: ReviewStack, latency: float, runs: int) -> None:
+def run(stack: ReviewStack, latency: float, runs: int, *, calls_only: bool) -> None:
     gh, openai = stack.github, stack.openai
     gh.create_repo("acme/big", {"README.md": "# big\n"})
-    gh.create_repo("acme/wide", {"README.md": "# wide\n"})
-    installation = gh.create_installation(stack.app, "acme", ["big", "wide"])
+    installation = gh.create_installation(stack.app, "acme", ["big"])
+    # A maintainer's PRs (the default author): an outsider's would meet the daily limits.
+    gh.add_collaborator("acme/big", "octocat", "write")
     openai.add(slow(latency, findings([])))
     stack.start_web()
     stack.start_worker()
@@ -159,6 +174,9 @@ def run(stack: ReviewStack, latency: float, runs: int) -> None:
 
     # Warm-up: the worker child loads the tokenizer and mints its first token.
     review("acme/big", "warm-up", {"warm.py": big_module(999, 50)})
+    if calls_only:
+        calls(stack, latency)
+        return
 
     def timed(title: str, files_for: Callable[[int], dict[str, str]]) -> dict[str, Any]:
         times: list[float] = []
@@ -168,7 +186,7 @@ def run(stack: ReviewStack, latency: float, runs: int) -> None:
             times.append(elapsed)
         # "review finished" is logged after the check run completes: wait for the last one.
         wait(lambda: stack.workers[0].text().count("review finished") >= done + runs, 30, stack)
-        segments = re.findall(r'"segments": (\d+)', stack.workers[0].text())
+        segments = re.findall(r'"segments":\s*(\d+)', stack.workers[0].text())
         steps = step_timings(stack.workers[0].text())[-runs:]
         print(f"20-file PR ({title} files), model latency L = {latency:.2f} s, {runs} runs")
         print(f"  segments reviewed per run (worker log): {segments[-runs:]}")
@@ -210,29 +228,134 @@ def run(stack: ReviewStack, latency: float, runs: int) -> None:
 
     added = timed("added", new_modules)
     modified = timed("modified", edited_modules)
+    print(json.dumps({"latency": latency, "added": added, "modified": modified}))
+    calls(stack, latency)
 
-    files = {f"src/file_{i}.py": f"def f{i}():\n    return {i}\n" for i in range(30)}
-    _, before = review("acme/wide", "thirty", files)
-    calls = Counter(categorise(r.method, r.path) for r in gh.requests[before:])
-    review_calls = sum(n for k, n in calls.items() if k.startswith("review:"))
-    print("30-file PR: GitHub API calls of one review (token cached per process after the first)")
-    for name, count in sorted(calls.items()):
-        print(f"  {count:3d}  {name}")
-    print(
-        f"  review calls: {review_calls} (target <= 6); extra calls: "
-        f"{sum(calls.values()) - review_calls}"
+
+def module(index: int, functions: int) -> str:
+    """A Python module of ``functions`` small functions."""
+    body = "".join(
+        f"def func_{index}_{j}(value):\n"
+        f'    """Scale ``value`` by {j}."""\n'
+        f"    total = value * {j}\n"
+        f"    return total + {index}\n\n\n"
+        for j in range(functions)
     )
-    print(
-        json.dumps(
-            {
-                "latency": latency,
-                "added": added,
-                "modified": modified,
-                "review_calls": review_calls,
-                "calls": dict(calls),
-            }
+    return f'"""Module {index}."""\n\n\n{body}'
+
+
+def edited(text: str, marker: str) -> str:
+    """``text`` with every tenth ``return`` line changed."""
+    lines = text.splitlines(keepends=True)
+    count = 0
+    for i, line in enumerate(lines):
+        if line.startswith("    return "):
+            count += 1
+            if count % 10 == 1:
+                lines[i] = line.replace("return ", f"return {marker} + ")
+    return "".join(lines)
+
+
+GUIDE = "# Notes\n\n## Review guidelines\n\n- Flag unchecked input.\n"
+TYPES = "src/pkg/sub9/types.py"
+
+
+def wide_repo(modified: int, *, extras: bool) -> tuple[dict[str, str | bytes], dict[str, Any]]:
+    """Base files and the PR's changes (None removes): ``modified`` changed modules in ten
+    nested directories; with ``extras``, a large ``CHANGES.rst``, a binary, a 40k-character
+    module deep in the file list, added and removed files."""
+    base: dict[str, str | bytes] = {"README.md": "# wide\n", "AGENTS.md": GUIDE}
+    base["src/pkg/AGENTS.md"] = GUIDE.replace("unchecked input", "blocking calls")
+    for i in range(modified):
+        base[f"src/pkg/sub{i % 10}/deep/mod_{i}.py"] = module(i, 12)
+    change: dict[str, Any] = {p: edited(t, "1") for p, t in base.items() if p.endswith(".py")}
+    if extras:
+        base["CHANGES.rst"] = "".join(f"- Change number {i}: fixed a thing.\n" for i in range(1500))
+        base["docs/logo.png"] = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+        base[TYPES] = module(999, 180)
+        base["tests/test_old_a.py"] = module(501, 3)
+        base["tests/test_old_b.py"] = module(502, 3)
+        change["CHANGES.rst"] = "- Version 2.\n" + str(base["CHANGES.rst"])
+        change["docs/logo.png"] = b"\x89PNG\r\n\x1a\n" + bytes(range(255, -1, -1)) * 4
+        change[TYPES] = edited(str(base[TYPES]), "2")
+        change["tests/test_old_a.py"] = None
+        change["tests/test_old_b.py"] = None
+        for k in range(5):
+            change[f"src/pkg/new/added_{k}.py"] = module(600 + k, 5)
+    return base, change
+
+
+def calls(stack: ReviewStack, latency: float) -> None:
+    """Part 2: GitHub calls by endpoint kind for two PR sizes and a ``/codex fix``."""
+    from tests.e2e.fix_helpers import fix_answer, issue_comment_event
+    from tests.emulators.openai import text
+
+    gh, openai = stack.github, stack.openai
+    results: dict[str, Any] = {}
+
+    def measure(title: str, act: Callable[[], object], done: Callable[[], bool]) -> None:
+        before = len(gh.requests)
+        started = time.monotonic()
+        act()
+        wait(done, 300, stack)
+        elapsed = time.monotonic() - started
+        # The check run (or the reaction) completes a moment after the visible answer.
+        time.sleep(2.0)
+        counted = Counter(categorise(r.method, r.path) for r in gh.requests[before:])
+        print(f"{title}: {sum(counted.values())} GitHub calls, {elapsed:.2f} s to the answer")
+        for name, count in sorted(counted.items()):
+            print(f"  {count:4d}  {name}")
+        results[title] = {"seconds": round(elapsed, 2), "calls": dict(counted)}
+
+    def review_and_fix(size: int, extras: bool) -> None:
+        repo = f"acme/wide{size}"
+        base, change = wide_repo(size, extras=extras)
+        gh.create_repo(repo, base)
+        installation = gh.create_installation(stack.app, "acme", [repo.split("/")[1]])
+        head = gh.commit(repo, "change", change, "Change")
+        number = gh.create_pull(repo, "change", title="Change", author="alice")
+        gh.add_collaborator(repo, "alice", "write")
+        body = pull_request_payload(
+            "opened", repository=repo, installation_id=installation, number=number, head_sha=head
         )
-    )
+        measure(
+            f"{len(change)}-file PR review",
+            lambda: stack.deliver("pull_request", body, str(uuid.uuid4())),
+            lambda: bool(gh.reviews(repo, number)),
+        )
+        if not extras:
+            return
+        answer = fix_answer(
+            [
+                {
+                    "path": TYPES,
+                    "line_hint": 7,
+                    "quote": "    return total + 999",
+                    "replacement": "    return total - 999",
+                }
+            ]
+        )
+        openai.rules.insert(0, Rule(text(answer), match="Files you may edit", times=1))
+        comment = gh.add_issue_comment(
+            repo, number, "alice", f"/codex fix the bug in {TYPES}: it adds instead of subtracting"
+        )
+        event = issue_comment_event(gh, repo, installation, comment)
+        bot = stack.app.slug + "[bot]"
+
+        def replies() -> list[str]:
+            return [c["body"] for c in gh.issue_comments(repo, number) if c["user"]["login"] == bot]
+
+        measure(
+            f"/codex fix on the {len(change)}-file PR",
+            lambda: stack.deliver("issue_comment", event, str(uuid.uuid4())),
+            lambda: bool(replies()),
+        )
+        print("  reply: " + replies()[-1].splitlines()[0][:160])
+        results["fix_reply"] = replies()[-1][:300]
+
+    review_and_fix(30, False)
+    review_and_fix(100, True)
+    print(json.dumps({"latency": latency, "calls": results}))
 
 
 if __name__ == "__main__":

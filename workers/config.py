@@ -13,7 +13,9 @@ points also read ``.env`` by passing it to ``load_settings``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -21,6 +23,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from codex_common.settings import ConfigError, load_settings
 from workers.celery_app import CeleryConfigError, TaskLimits
 from workers.model.config import ModelSettings, http_url
+
+# A repository's model spend per calendar month unless MODEL_MONTHLY_BUDGET_USD says otherwise.
+DEFAULT_MONTHLY_BUDGET_USD = Decimal("20")
 
 __all__ = ["ConfigError", "GitHubSettings", "WorkerSettings", "load_settings", "read_private_key"]
 
@@ -50,6 +55,9 @@ class GitHubSettings(ModelSettings):
     """The model section and the GitHub API's address: what every GitHub-facing command reads."""
 
     github_api_url: str = "https://api.github.com"
+    # Where GitHub's web pages live, for links in posted text; unset: the pages GitHub's
+    # API answers name (``html_url``). Set it only when those are not what people open.
+    github_web_url: str | None = None
     # Seconds between one installation's content-creating requests; GitHub asks for
     # at least one. Lower only against a GitHub that allows it (e.g. an emulator).
     github_write_interval: float = Field(default=1.0, ge=0.0, le=60.0)
@@ -64,6 +72,11 @@ class GitHubSettings(ModelSettings):
     @classmethod
     def _github_url(cls, value: str) -> str:
         return http_url(value)
+
+    @field_validator("github_web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return http_url(value).rstrip("/") if value else None
 
 
 class WorkerSettings(GitHubSettings):
@@ -87,6 +100,23 @@ class WorkerSettings(GitHubSettings):
     # (GitHub keeps 3 days). 0 turns the sweep off.
     redelivery_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
     redelivery_lookback_seconds: int = Field(default=6 * 3600, ge=60, le=3 * 24 * 3600)
+    # Model spending cap per repository and calendar month, for reviews and commands alike
+    # (the model client's ledger keeps it): on by default, so that a public repository
+    # cannot spend without bound. "none" removes it.
+    model_monthly_budget_usd: Decimal | None = Field(default=DEFAULT_MONTHLY_BUDGET_USD, ge=0)
+    # Automatic reviews of PRs whose author has no write access (forks, drive-by PRs):
+    # "review" as anyone's, "limited" to so many a PR and an author a day, or "command":
+    # only when a maintainer comments `/codex review` (workers.review.outsiders).
+    outsider_reviews: Literal["review", "limited", "command"] = "limited"
+    outsider_reviews_per_pr_per_day: int = Field(default=3, ge=1, le=1000)
+    outsider_reviews_per_author_per_day: int = Field(default=10, ge=1, le=10_000)
+
+    @field_validator("model_monthly_budget_usd", mode="before")
+    @classmethod
+    def _no_budget(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("none", "unlimited"):
+            return None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:

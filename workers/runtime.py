@@ -19,6 +19,7 @@ from workers.config import WorkerSettings
 from workers.diff import tokens
 from workers.github import GitHubApp, RedisPacer
 from workers.model import ModelClient
+from workers.review.outcome import pipeline_settings
 
 
 class RuntimeNotConfigured(RuntimeError):
@@ -54,6 +55,8 @@ class Runtime:
                 lock_timeout=settings.github_timeout_seconds + settings.github_write_interval + 5,
             ),
             timeout=settings.github_timeout_seconds,
+            # One connection per thread that shares a client, so none is thrown away.
+            pool_size=pipeline_settings(settings).github_threads,
         )
         model = ModelClient.create(settings.to_config(), client)
         # Loading the tokenizer takes seconds: start now, not in the first review.

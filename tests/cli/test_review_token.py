@@ -78,3 +78,17 @@ def test_without_a_token_or_an_app_the_command_names_what_is_missing(world: Worl
         result.output
     )
     assert world.reviews() == []
+
+
+def test_the_outsider_limits_never_hold_a_review_the_operator_runs(world: World) -> None:
+    token = world.github.create_user_token(USER, world.installation)
+    world.openai.add(findings([BUG]), match=BUG_QUOTE)
+    env = token_env(world, token)
+    outputs = []
+    for n in range(4):  # one more than an outsider's automatic reviews of a PR a day
+        world.push({f"more_{n}.py": f"x = {n}\n"})
+        result = CliRunner().invoke(review, [f"{REPO}#{world.number}"], env=env)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert not any("skipped" in output for output in outputs), outputs
+    assert world.github.state.check_runs[-1]["output"]["title"] != "Review limit reached"

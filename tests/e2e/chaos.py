@@ -119,6 +119,8 @@ def run_chaos(
     gh.create_repo(REPO, BASE_FILES)
     installation = gh.create_installation(stack.app, "acme", ["calc"])
     head = gh.commit(REPO, "feature", {"calc.py": HEAD_CALC}, "Add mul")
+    # A maintainer's PRs: an outsider's would meet the daily review limits.
+    gh.add_collaborator(REPO, "alice", "write")
     numbers = [
         gh.create_pull(REPO, "feature", title=f"Change {n}", author="alice") for n in range(prs)
     ]

@@ -82,7 +82,6 @@ def run(
             enqueue_review=enqueue,
             help_text="help",
             findings_of=lambda _body: None,
-            github_host="github.example",
         )
         return handle_command(job, deps), job
 

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.emulators.github import GitHubEmulator
+from tests.emulators.github.headers import API_HEADERS
 from tests.github.conftest import World, seed
 from workers.github import GitHubApp
 from workers.redis_server import free_port
@@ -25,7 +26,7 @@ def world(github_emulator: GitHubEmulator) -> World:
 
 def _call(world: World, method: str, path: str, body: Any = None, **kw: Any) -> requests.Response:
     token = world.github_app().installation_token(world.installation, "acme/widgets")
-    headers = {"Authorization": f"token {token}", **kw.pop("headers", {})}
+    headers = {**API_HEADERS, "Authorization": f"token {token}", **kw.pop("headers", {})}
     return requests.request(
         method,
         f"{world.emulator.base_url}/repos/acme/widgets{path}",
@@ -125,7 +126,9 @@ def test_every_answer_carries_rate_limit_headers_and_a_request_id(world: World) 
         ids.add(h["x-github-request-id"])
     assert len(ids) == 2
     assert int(second.headers["x-ratelimit-used"]) == int(first.headers["x-ratelimit-used"]) + 1
-    unauthenticated = requests.get(f"{world.emulator.base_url}/repos/acme/widgets", timeout=5)
+    unauthenticated = requests.get(
+        f"{world.emulator.base_url}/repos/acme/widgets", headers=API_HEADERS, timeout=5
+    )
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["x-ratelimit-limit"] == "60"
 
@@ -135,7 +138,8 @@ def test_primary_limit_is_enforced_per_installation(world: World) -> None:
     token = world.github_app().installation_token(world.installation, "acme/widgets")
     url = f"{world.emulator.base_url}/repos/acme/widgets/pulls/{world.number}"
     answers = [
-        requests.get(url, headers={"Authorization": f"token {token}"}, timeout=5) for _ in range(4)
+        requests.get(url, headers={**API_HEADERS, "Authorization": f"token {token}"}, timeout=5)
+        for _ in range(4)
     ]
     assert [a.status_code for a in answers] == [200, 200, 200, 403]
     refused = answers[-1]
@@ -168,3 +172,31 @@ def test_the_app_lists_its_deliveries_and_redelivers_a_failed_one(
     again = github_emulator.state.hooks.by_guid("g-1")
     assert [a.redelivery for a in again] == [False, True]
     assert len(list(gh_app.hook_deliveries(since=time.time() - 60))) == 5
+
+
+def test_a_request_without_a_user_agent_is_403(world: World) -> None:
+    answer = _call(world, "GET", "/pulls/1", headers={"User-Agent": ""})
+    assert answer.status_code == 403
+    assert "User-Agent" in answer.json()["message"]
+
+
+def test_an_unsupported_api_version_is_400_even_when_not_strict(world: World) -> None:
+    world.emulator.state.strict_headers = False
+    answer = _call(world, "GET", "/pulls/1", headers={"X-GitHub-Api-Version": "2021-01-01"})
+    assert answer.status_code == 400
+    assert "2021-01-01" in answer.json()["message"]
+
+
+def test_strict_headers_refuse_a_missing_version_or_media_type(world: World) -> None:
+    no_version = _call(world, "GET", "/pulls/1", headers={"X-GitHub-Api-Version": None})
+    assert no_version.status_code == 400
+    assert "X-GitHub-Api-Version" in no_version.json()["message"]
+    any_type = _call(world, "GET", "/pulls/1", headers={"Accept": "*/*"})
+    assert any_type.status_code == 400
+    world.emulator.state.strict_headers = False
+    # GitHub itself serves both, at the default version.
+    assert _call(world, "GET", "/pulls/1", headers={"X-GitHub-Api-Version": None}).ok
+    assert _call(world, "GET", "/pulls/1", headers={"Accept": "*/*"}).ok
+    recorded = world.emulator.requests[-1].headers
+    assert recorded["accept"] == "*/*"
+    assert recorded["user-agent"].startswith("python-requests")

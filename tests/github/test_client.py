@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.emulators.github import GitHubEmulator
+from tests.emulators.github.headers import API_HEADERS
 from tests.github.conftest import World, seed
 from workers.github import (
     AuthError,
@@ -113,7 +114,7 @@ def test_token_expiry_and_refresh(world: World) -> None:
     time.sleep(2.1)
     response = requests.get(
         f"{world.emulator.base_url}/repos/acme/widgets/pulls/1",
-        headers={"Authorization": f"token {token}"},
+        headers={**API_HEADERS, "Authorization": f"token {token}"},
         timeout=5,
     )
     assert response.status_code == 401
@@ -137,12 +138,17 @@ def test_bad_jwts_get_401(world: World) -> None:
         {"iss": str(world.app.id), "iat": now, "exp": now + 300}, other.private_key_pem, "RS256"
     )
     assert (
-        requests.get(url, headers={"Authorization": f"Bearer {good}"}, timeout=5).status_code == 200
+        requests.get(
+            url, headers={**API_HEADERS, "Authorization": f"Bearer {good}"}, timeout=5
+        ).status_code
+        == 200
     )
     for token in (too_long, wrong_key):
-        answer = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        answer = requests.get(
+            url, headers={**API_HEADERS, "Authorization": f"Bearer {token}"}, timeout=5
+        )
         assert answer.status_code == 401
-    assert requests.get(url, timeout=5).status_code == 401
+    assert requests.get(url, headers=API_HEADERS, timeout=5).status_code == 401
     bad_app = GitHubApp(
         world.app.id, other.private_key_pem, world.emulator.base_url, retry=retry_policy(total=0)
     )
@@ -156,7 +162,7 @@ def test_token_scoped_to_one_repository(world: World) -> None:
     token = world.github_app().installation_token(world.installation, "acme/widgets")
     answer = requests.get(
         f"{world.emulator.base_url}/repos/acme/other",
-        headers={"Authorization": f"token {token}"},
+        headers={**API_HEADERS, "Authorization": f"token {token}"},
         timeout=5,
     )
     assert answer.status_code == 404
@@ -293,7 +299,7 @@ def test_body_off_schema_is_refused_and_recorded(world: World) -> None:
         answer = requests.post(
             f"{world.emulator.base_url}/repos/acme/widgets/pulls/1/reviews",
             json=body,
-            headers={"Authorization": f"token {token}"},
+            headers={**API_HEADERS, "Authorization": f"token {token}"},
             timeout=5,
         )
         assert answer.status_code == 422

@@ -87,14 +87,6 @@ def test_search_is_literal_and_bounded() -> None:
     assert "stopped at 50 matches" in host.search("call(")
 
 
-def test_the_web_host_follows_the_api_url() -> None:
-    from workers.github.urls import web_host_for
-
-    assert web_host_for("https://api.github.com") == "github.com"
-    assert web_host_for("https://ghe.example.com/api/v3") == "ghe.example.com"
-    assert web_host_for("http://127.0.0.1:8080") == "127.0.0.1"
-
-
 def test_a_github_failure_reaches_the_model_as_text_not_as_a_crash() -> None:
     from workers.github.errors import ServerError
 

@@ -295,17 +295,20 @@ def test_a_thirty_file_review_needs_six_github_calls_besides_contents_and_checks
 
     assert outcome.status == "posted"
     calls = [(r.method, r.path) for r in world.github.requests[before:]]
-    extra = [c for c in calls if "/contents/" in c[1] or "/check-runs" in c[1] or c[1] == "/app"]
+    trusted = ("/contents/", "/check-runs", "/git/trees/")
+    extra = [c for c in calls if any(t in c[1] for t in trusted) or c[1] == "/app"]
     # The commit subjects for the prompt cost one request of their own.
     commits = [c for c in calls if c[1].endswith("/commits")]
     assert commits == [("GET", f"/repos/{REPO}/pulls/1/commits")]
     review_calls = [c for c in calls if c not in extra and c not in commits]
     assert [m for m, _ in review_calls].count("POST") == 2  # token, review
     assert len(review_calls) <= 6, review_calls
-    # Head contents: the 30 added files come from their patches; only the modified
-    # calc.py is read, beside the configuration and the AGENTS.md probes.
+    # One listing of the default branch shows there is no configuration and one
+    # AGENTS.md, at the root: nothing else is probed. The 30 added files come from their
+    # patches; only the modified calc.py is read.
+    assert [p for _, p in extra if "/git/trees/" in p] == ["/repos/acme/calc/git/trees/main"]
     contents = sorted(p.split("/contents/", 1)[1] for _, p in extra if "/contents/" in p)
-    assert contents == [".github/codex-review.yml", "AGENTS.md", "calc.py", "src/AGENTS.md"]
+    assert contents == ["AGENTS.md", "calc.py"]
 
 
 def test_repository_settings_choose_model_effort_and_language(world: World) -> None:

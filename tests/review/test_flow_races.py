@@ -259,5 +259,6 @@ def test_the_head_file_of_an_added_file_is_never_fetched(world: World) -> None:
         if "/contents/" in r.path
     )
     # calc.py is modified (fetched for its enclosing scopes); extra/triple.py is added.
-    assert reads == [".github/codex-review.yml", "AGENTS.md", "calc.py", "extra/AGENTS.md"]
+    # The listing of the default branch shows no configuration and no extra/AGENTS.md.
+    assert reads == ["AGENTS.md", "calc.py"]
     assert any("return 3 * x" in text for text in seen)

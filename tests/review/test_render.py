@@ -23,13 +23,12 @@ from workers.review.render import (
     code_span,
     fence_for,
     help_text,
-    render_check_output,
     render_comment,
     render_inline,
     render_review_body,
-    render_skipped_check,
     suggestion_block,
 )
+from workers.review.render_check import render_check_output, render_skipped_check
 from workers.review.select import Plan, SkipReason, plan_findings
 from workers.sanitize import byte_length
 
@@ -114,7 +113,8 @@ def test_review_body_marker_carries_everything_posted() -> None:
     assert marker.head_sha == HEAD
     assert marker.base_sha == BASE
     assert set(marker.fingerprints) == set(plan.posted_fingerprints)
-    assert len(marker.fingerprints) == 4
+    # The finding that could not be placed is not recorded as posted.
+    assert len(marker.fingerprints) == 3
 
 
 def test_inline_comment_marker_and_sanitised_prose() -> None:

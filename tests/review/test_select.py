@@ -168,16 +168,18 @@ def test_duplicates_within_a_run_keep_the_most_severe() -> None:
     assert plan.duplicates == 1
 
 
-def test_unanchored_findings_go_to_the_body_with_their_reason() -> None:
+def test_unanchored_findings_are_unplaced_with_their_reason_and_not_posted() -> None:
     miss = Missed(finding("gone.py", 12, 0, "ghost"), "quoted code not found in the diff")
     dup = Missed(finding("a.py", 1, 1, "same", "q"), "line outside the diff")
     plan = plan_findings(
         [placed("a.py", 1, 1, "same", "q")], [miss, dup], min_inline_priority=2, max_inline=20
     )
     assert len(plan.inline) == 1
-    assert [(x.path, x.line, x.reason, x.detail) for x in plan.listed] == [
-        ("gone.py", 12, "unanchored", "quoted code not found in the diff")
+    assert plan.listed == ()
+    assert [(x.path, x.line, x.reason) for x in plan.unplaced] == [
+        ("gone.py", 12, "quoted code not found in the diff")
     ]
+    assert plan.posted_fingerprints == (plan.inline[0].fingerprint,)
     assert plan.duplicates == 1
     assert plan.p0_found == 0  # an unplaced claim does not fail the check
 

@@ -40,12 +40,12 @@ from workers.config import GitHubSettings, read_private_key
 from workers.diff import FileDiff, PlanOptions, ReviewPlan
 from workers.github import GitHubApp, GitHubClient, GitHubToken
 from workers.github.errors import GitHubError
-from workers.github.urls import web_host_for
 from workers.model import ModelClient, ModelConfig, ModelSettings
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
 from workers.review.flow import ReviewFlow
 from workers.review.outcome import DraftReview, PipelineSettings, ReviewDeps, ReviewOutcome
+from workers.review.outsiders import OutsiderPolicy
 from workers.review.progress import SegmentStatus
 from workers.review.segments import LocalReview, review_local_plan
 
@@ -198,16 +198,27 @@ def _run(
     again: bool,
 ) -> ReviewOutcome:
     token = settings.token()
+    # The operator asked for this review: the outsider policy is for automatic ones.
+    pipeline = PipelineSettings(
+        web_url=settings.github_web_url,
+        min_confidence=settings.min_confidence,
+        outsiders=OutsiderPolicy("review"),
+    )
     factory: Callable[[int, str], GitHubClient]
     # Either way the client knows who it acts as, and the pipeline finds its own
     # earlier reviews by that login.
     if token is not None:
-        factory = GitHubToken(token, settings.github_api_url).installation_client
+        factory = GitHubToken(
+            token, settings.github_api_url, pool_size=pipeline.github_threads
+        ).installation_client
         installation = 0
     else:
         assert settings.app_id is not None  # checked with the settings
         app = GitHubApp(
-            settings.app_id, settings.private_key_pem().decode(), settings.github_api_url
+            settings.app_id,
+            settings.private_key_pem().decode(),
+            settings.github_api_url,
+            pool_size=pipeline.github_threads,
         )
         if installation_id is None:
             installation_id = app.repo_installation(repository)
@@ -219,10 +230,7 @@ def _run(
             github=factory,
             model=model,
             redis=store,
-            settings=PipelineSettings(
-                web_host=web_host_for(settings.github_api_url),
-                min_confidence=settings.min_confidence,
-            ),
+            settings=pipeline,
             cache=SegmentCache(store),
         )
         probe = factory(installation, repository)

@@ -20,6 +20,7 @@ from workers.commands.messages import CommentRef
 from workers.commands.schema import FixProposal
 from workers.errors import Transient
 from workers.findings import Finding
+from workers.github.links import link_host, pull_page
 from workers.github.models import (
     AppIdentity,
     DraftComment,
@@ -126,7 +127,8 @@ class CommandDeps:
     enqueue_review: Callable[[ReviewJob], bool]
     help_text: str
     findings_of: Callable[[str], Finding | None]
-    github_host: str = "github.com"
+    # GITHUB_WEB_URL: where links point; None: the pages GitHub's API answers name.
+    github_web_url: str | None = None
     limits: Limits = DEFAULT_LIMITS
 
 
@@ -190,15 +192,20 @@ class Context:
         if content is not None:
             self.react(content)
 
+    def pull_page(self) -> str:
+        """The PR's web page, from the comment's ``html_url`` (or ``GITHUB_WEB_URL``)."""
+        return pull_page(
+            self.comment.html_url,
+            repository=self.job.repository,
+            number=self.job.pr_number,
+            web_url=self.deps.github_web_url,
+        )
+
     def commit_url(self, sha: str) -> str:
         """Where a pushed commit shows in the PR (a fork's commit shows there too)."""
-        job = self.job
-        return (
-            f"https://{self.deps.github_host}/{job.repository}/pull/{job.pr_number}/commits/{sha}"
-        )
+        return f"{self.pull_page()}/commits/{sha}"
 
     def clean(self, text: str) -> str:
         """Model text made safe to post: ``workers.sanitize`` plus a short length cap."""
-        return sanitize(
-            text, allowed_host=self.deps.github_host, max_bytes=MODEL_TEXT_BYTES
-        ).strip()
+        host = link_host(self.pull_page())
+        return sanitize(text, allowed_host=host, max_bytes=MODEL_TEXT_BYTES).strip()

@@ -27,6 +27,7 @@ from codex_common.jobs import CommandJob
 from codex_common.logs import get_logger
 from codex_common.slash import parse_command
 from workers.commands import messages, policy
+from workers.commands.access import has_write_access
 from workers.commands.context import (
     TRANSIENT,
     CommandDeps,
@@ -114,10 +115,4 @@ def already_answered(github: CommandGitHub, job: CommandJob, ref: CommentRef, ap
 
 
 def _authorised(github: CommandGitHub, comment: Comment) -> bool:
-    if policy.precheck(comment.author_association) == "deny":
-        return False
-    try:
-        permission = github.get_permission(comment.author_login)
-    except NotFound:
-        return False
-    return policy.permission_allows(permission)
+    return has_write_access(github, comment.author_login, comment.author_association)

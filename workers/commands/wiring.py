@@ -24,7 +24,6 @@ from workers.commands.schema import FIX_SCHEMA, SCHEMA_NAME, FixProposal
 from workers.findings import Finding
 from workers.github import GitHubApp
 from workers.github.auth import REVIEW_PERMISSIONS
-from workers.github.urls import web_host_for
 from workers.model.client import ModelClient
 from workers.model.ledger import CallContext
 from workers.review.marker import parse_comment_finding
@@ -60,7 +59,7 @@ def build_deps(
     enqueue_review: Callable[[ReviewJob], bool],
     help_text: str,
     findings_of: Callable[[str], Finding | None],
-    github_host: str = "github.com",
+    github_web_url: str | None = None,
 ) -> CommandDeps:
     """``CommandDeps`` for ``job``, with clients scoped to its repository (and its fork)."""
 
@@ -74,7 +73,7 @@ def build_deps(
         enqueue_review=enqueue_review,
         help_text=help_text,
         findings_of=findings_of,
-        github_host=github_host,
+        github_web_url=github_web_url,
     )
 
 
@@ -96,7 +95,7 @@ def run_command(
         enqueue_review=enqueue_review,
         help_text=help_text(),
         findings_of=parse_comment_finding,
-        github_host=web_host_for(runtime.settings.github_api_url),
+        github_web_url=runtime.settings.github_web_url,
     )
     outcome = handle_command(job, deps)
     log.info("command finished", command=job.command, outcome=outcome)

@@ -1,5 +1,6 @@
 """The GitHub boundary: App and personal-token auth (``auth``), the installation client
-(``client``), value objects (``models``), errors (``errors``) and write pacing (``pacing``)."""
+(``client``), value objects (``models``), errors (``errors``), write pacing (``pacing``)
+and links to GitHub's web pages (``links``)."""
 
 from .auth import REVIEW_PERMISSIONS, GitHubApp, GitHubToken, SafeRetry, retry_policy
 from .client import GitHubClient

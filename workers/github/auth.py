@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import metadata
 from typing import Any
 
 import github
@@ -37,6 +38,19 @@ REVIEW_PERMISSIONS: Mapping[str, str] = {
 # App-level writes (redelivery requests) share a pacing slot of their own.
 APP_PACING_KEY = 0
 _UNSAFE = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+# PyGithub's (and requests') default: a pool smaller than the threads sharing a client
+# throws connections away ("Connection pool is full"), one TLS handshake each.
+DEFAULT_POOL_SIZE = 10
+
+
+def user_agent(who: str) -> str:
+    """The User-Agent of every request: this program, its version and who it acts for
+    (GitHub asks for the App's name or the user's login)."""
+    try:
+        version = metadata.version("codex-review-bot")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"codex-review-bot/{version} ({who})"
 
 
 class SafeRetry(GithubRetry):
@@ -77,10 +91,18 @@ def retry_policy(
 
 
 def rest_client(
-    auth: Auth.Auth, base_url: str, retry: GithubRetry, timeout: float
+    auth: Auth.Auth,
+    base_url: str,
+    retry: GithubRetry,
+    timeout: float,
+    *,
+    agent: str,
+    pool_size: int = DEFAULT_POOL_SIZE,
 ) -> github.Github:
     """PyGithub's client as this project uses it: 100 a page, no PyGithub pacing (writes
-    are paced by the ``Pacer``), ``retry`` for answers that can safely be asked again."""
+    are paced by the ``Pacer``), ``retry`` for answers that can safely be asked again,
+    ``agent`` as the User-Agent, a connection pool of ``pool_size`` (the threads that
+    share the client)."""
     return github.Github(
         auth=auth,
         base_url=base_url,
@@ -89,6 +111,8 @@ def rest_client(
         timeout=int(timeout) if timeout >= 1 else 1,
         seconds_between_requests=None,
         seconds_between_writes=None,
+        user_agent=agent,
+        pool_size=pool_size,
     )
 
 
@@ -132,9 +156,12 @@ class GitHubApp:
         refresh_margin: float = 300.0,
         timeout: float = 30.0,
         review_settle_seconds: float = 5.0,
+        pool_size: int = DEFAULT_POOL_SIZE,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app_id = app_id
+        self.user_agent = user_agent(f"app {app_id}")
+        self.pool_size = pool_size
         self.base_url = base_url.rstrip("/")
         self.retry = retry if retry is not None else retry_policy()
         self.pacer: Pacer = pacer if pacer is not None else LocalPacer()
@@ -147,6 +174,8 @@ class GitHubApp:
             base_url=self.base_url,
             retry=self.retry,
             timeout=int(timeout),
+            user_agent=self.user_agent,
+            pool_size=pool_size,
         )
         self._tokens: dict[tuple[int, str, tuple[tuple[str, str], ...]], InstallationToken] = {}
         self._lock = threading.Lock()
@@ -208,7 +237,14 @@ class GitHubApp:
         auth = _CachedTokenAuth(
             lambda: self.installation_token(installation_id, repository, permissions)
         )
-        gh = rest_client(auth, self.base_url, self.retry, self.timeout)
+        gh = rest_client(
+            auth,
+            self.base_url,
+            self.retry,
+            self.timeout,
+            agent=self.user_agent,
+            pool_size=self.pool_size,
+        )
         return GitHubClient(
             gh.requester,
             repository=repository,
@@ -235,6 +271,7 @@ class GitHubToken:
         pacer: Pacer | None = None,
         timeout: float = 30.0,
         review_settle_seconds: float = 5.0,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.pacer: Pacer = pacer if pacer is not None else LocalPacer()
@@ -244,6 +281,8 @@ class GitHubToken:
             self.base_url,
             retry if retry is not None else retry_policy(),
             timeout,
+            agent=user_agent("personal token"),
+            pool_size=pool_size,
         )
         self._identity: AppIdentity | None = None
 

@@ -33,10 +33,17 @@ from .models import (
     Review,
     ReviewComment,
     TreeEntry,
+    TreeListing,
 )
 from .pacing import Pacer
 
 CommentKind = Literal["issue_comment", "review_comment"]
+# Every request asks for GitHub's JSON at the REST API version this code was written for.
+API_VERSION = "2022-11-28"
+REQUEST_HEADERS: Mapping[str, str] = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": API_VERSION,
+}
 _MAX_FILES = 3000
 # Sends of an idempotent write before its outage answer is final (0.5 s, 1 s, 2 s apart).
 _IDEMPOTENT_TRIES = 4
@@ -50,12 +57,14 @@ def call(
     body: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, str], Any]:
-    """One request through PyGithub; every failure becomes a ``GitHubError``."""
+    """One request through PyGithub with ``REQUEST_HEADERS``; every failure becomes a
+    ``GitHubError``."""
     try:
         headers, data = requester.requestJsonAndCheck(
             method,
             url,
             parameters=dict(params) if params else None,
+            headers=dict(REQUEST_HEADERS),
             input=dict(body) if body is not None else None,
         )
     except GithubException as exc:
@@ -187,6 +196,12 @@ class GitHubClient:
         """The entries of one tree, not recursive; a commit SHA names its root tree."""
         data = self._get(f"/git/trees/{quote(tree_sha, safe='')}")
         return tuple(TreeEntry.from_dict(e) for e in data.get("tree") or ())
+
+    def list_tree(self, ref: str) -> TreeListing:
+        """Every entry of the tree at ``ref`` (a branch, tag or SHA), in one call
+        (``recursive=1``); GitHub may cut a very large tree (``truncated``)."""
+        data = self._get(f"/git/trees/{quote(ref)}", {"recursive": "1"})
+        return TreeListing.from_dict(data)
 
     def list_reviews(self, number: int) -> tuple[Review, ...]:
         return tuple(Review.from_dict(r) for r in self._pages(f"/pulls/{number}/reviews"))

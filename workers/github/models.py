@@ -64,6 +64,9 @@ class PullRequest:
     # The repository's default branch (``base.repo.default_branch``); None when the
     # payload leaves it out. Trusted configuration is read from this branch only.
     default_branch: str | None = None
+    # The author's relation to the repository (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR,
+    # NONE, ...); never grants access on its own.
+    author_association: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -92,6 +95,7 @@ class PullRequest:
             commits=int(data.get("commits", 0)),
             changed_files=int(data.get("changed_files", 0)),
             default_branch=_optional_str(base["repo"].get("default_branch")),
+            author_association=_optional_str(data.get("author_association")),
         )
 
 
@@ -266,6 +270,30 @@ class TreeEntry:
             type=str(data["type"]),
             sha=str(data["sha"]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TreeListing:
+    """A whole tree, listed recursively in one call. GitHub stops a listing past 100,000
+    entries or 7 MB and says ``truncated``: then a path it does not list may still exist."""
+
+    entries: tuple[TreeEntry, ...]
+    truncated: bool
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            entries=tuple(TreeEntry.from_dict(e) for e in data.get("tree") or ()),
+            truncated=bool(data.get("truncated", False)),
+        )
+
+    def files(self) -> frozenset[str]:
+        """The paths of the files (blobs) listed."""
+        return frozenset(e.path for e in self.entries if e.type == "blob")
+
+    def may_hold(self, path: str) -> bool:
+        """Whether ``path`` may be a file of the tree: listed, or the listing was cut."""
+        return self.truncated or path in self.files()
 
 
 @dataclass(frozen=True, slots=True)

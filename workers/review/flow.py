@@ -10,11 +10,14 @@ and a clock. The steps, in order:
    work); the PR's files and reviews are then read alongside the next steps; a
    closed PR, a draft or a bot's PR (per configuration) is skipped with the
    reason logged;
-2. read ``.github/codex-review.yml`` and the ``AGENTS.md`` files from the
-   repository's default branch only (never from the PR's base or head: the PR
-   must not be able to change its own review's instructions); an invalid file
-   is reported once on the PR and nothing is reviewed (``inputs``);
-3. check the monthly budgets (``budget``);
+2. list the repository's default branch once, then read ``.github/codex-review.yml``
+   (when listed) and, in step 7, the listed ``AGENTS.md`` files that apply, from
+   that branch only (never from the PR's base or head: the PR must not be able to
+   change its own review's instructions); an invalid file is reported once on the
+   PR and nothing is reviewed (``trusted``, ``inputs``);
+3. check the monthly budgets (``budget``); an automatic review of a PR whose
+   author has no write access follows ``OUTSIDER_REVIEWS`` (``outsiders``): held
+   ones complete their check run as neutral with the reason;
 4. open the "Codex review" check run at the head SHA (reused after a crash) in
    the background: it is a paced write, and nothing else waits for it
    (``checkrun``);
@@ -64,15 +67,14 @@ from decimal import Decimal
 
 from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
-from workers.diff import FileDiff, PlanOptions, anchor_findings, plan_review
+from workers.diff import anchor_findings
 from workers.github.client import GitHubClient
-from workers.github.models import PullFile, PullRequest, Review
+from workers.github.links import link_host, pull_page
+from workers.github.models import PullFile, PullRequest, Review, TreeListing
 from workers.model.config import ModelConfig
-from workers.model.ledger import CallContext
 from workers.model.lifecycle import repository_choice_problems
 from workers.model.wire import Usage
-from workers.prompts.render import COMMIT_LIMIT, PullContext
-from workers.review import budget, inputs
+from workers.review import budget, inputs, outsiders, trusted
 from workers.review.checkrun import (
     ALREADY_REVIEWED,
     ReviewCheckRun,
@@ -80,17 +82,16 @@ from workers.review.checkrun import (
     complete_left_open,
 )
 from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig
-from workers.review.guidelines import Guidelines
-from workers.review.heads import known_heads
+from workers.review.laps import Laps
 from workers.review.marker import PriorReviews
 from workers.review.outcome import OutcomeStatus, ReviewDeps, ReviewOutcome, SegmentsPending
 from workers.review.progress import NO_PROGRESS, Progress
 from workers.review.records import ReviewRecords
-from workers.review.render import render_check_output
-from workers.review.segments import SegmentReviewer, SegmentWork, models_used
+from workers.review.render_check import render_check_output
+from workers.review.segments import SegmentReviewer, models_used
 from workers.review.select import ReviewScope, check_conclusion, skip_reason
 from workers.review.summary import compose_review, summarize_run
-from workers.review.toolhost import HeadToolHost
+from workers.review.work import Trusted, plan_work
 
 log = get_logger("workers.review")
 
@@ -108,6 +109,7 @@ class _Run:
     config: RepoConfig
     bot_login: str
     default_branch: str
+    listing: TreeListing | None
     check: ReviewCheckRun
     dry_run: bool
     may_retry: bool = False
@@ -129,22 +131,6 @@ def _refuse_unusable_model(
     today = datetime.fromtimestamp(now, UTC).date()
     problems = repository_choice_problems(model, config.model, config.reasoning_effort, today)
     return ConfigErrors(problems) if problems else config
-
-
-class _Laps:
-    """Wall time of the flow's steps as they end, for the log; never used to decide."""
-
-    def __init__(self) -> None:
-        self._last = time.monotonic()
-        self._laps: list[tuple[str, float]] = []
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self._laps.append((name, round(now - self._last, 3)))
-        self._last = now
-
-    def items(self) -> tuple[tuple[str, float], ...]:
-        return tuple(self._laps)
 
 
 class ReviewFlow:
@@ -181,7 +167,7 @@ class ReviewFlow:
         for a transient reason end this attempt (``SegmentsPending``) instead of being
         posted as not reviewed.
         """
-        laps = _Laps()
+        laps = Laps()
         self.progress.stage("reading")
         # An event for a head this bot already reviewed needs nothing from GitHub.
         if job.trigger != "command" and self.records.was_reviewed(job, job.head_sha):
@@ -198,8 +184,9 @@ class ReviewFlow:
             return ReviewOutcome("stale", f"the PR head moved to {pull.head_sha}", job.head_sha)
         # The PR's reviews and files are read while the configuration is: a PR skipped
         # by its configuration wastes two reads, every other job saves a round trip.
-        # The third thread opens the check run once the configuration allows a review.
-        early = ThreadPoolExecutor(max_workers=3, thread_name_prefix="review-read")
+        # Another asks whether the author may write (the outsider policy); the last opens
+        # the check run once the configuration allows a review.
+        early = ThreadPoolExecutor(max_workers=4, thread_name_prefix="review-read")
         try:
             reviews = early.submit(gh.list_reviews, pull.number)
             files = early.submit(gh.list_pull_files, pull.number)
@@ -217,16 +204,22 @@ class ReviewFlow:
         early: ThreadPoolExecutor,
         reviews: Future[tuple[Review, ...]],
         files: Future[tuple[PullFile, ...]],
-        laps: _Laps,
+        laps: Laps,
         *,
         dry_run: bool,
         may_retry: bool,
     ) -> ReviewOutcome:
         """Steps 2 to 4: the configuration, the budget, the check run; then the review."""
         head = pull.head_sha
+        # Whether the author may write is asked while the configuration is read.
+        policy = self.settings.outsiders
+        outsider = None
+        if job.trigger != "command" and policy.mode != "review":
+            outsider = early.submit(outsiders.is_outsider, gh, pull)
         bot_login = self.settings.bot_login or gh.app_identity().bot_login
         branch = inputs.trusted_branch(gh, pull)
-        config = inputs.read_config(gh, branch)
+        listing = trusted.read_listing(gh, branch)
+        config = trusted.read_config(gh, branch, listing)
         if isinstance(config, RepoConfig):
             config = _refuse_unusable_model(config, self.deps.model.config, self.deps.clock())
         if isinstance(config, ConfigErrors):
@@ -255,18 +248,27 @@ class ReviewFlow:
             if not dry_run:
                 self._close_left_check_run(job, head, gh)
             return ReviewOutcome("duplicate", f"{head} was already reviewed", head)
-
         check = ReviewCheckRun(gh, self.records, job, head, self.settings.check_run_name)
+        if outsider is not None and outsider.result():
+            held = outsiders.admit(
+                self.records, job, pull.author_login, policy, now, record=not dry_run
+            )
+            if held is not None:
+                log.info("outsider review held", reason=held.summary)
+                if not dry_run:
+                    check.open_now()
+                    check.finish_neutral(held.title, held.summary)
+                return ReviewOutcome("skipped", held.summary, head)
         if not dry_run:
             check.open_in(early)
-        run = _Run(job, gh, pull, config, bot_login, branch, check, dry_run, may_retry)
+        run = _Run(job, gh, pull, config, bot_login, branch, listing, check, dry_run, may_retry)
         # A failure leaves the check run in progress: the next attempt reuses it, and a
         # job that gives up completes it with the cause (the task does).
         outcome = self._review(run, reviews.result(), files.result(), laps)
         return replace(outcome, check_run_id=check.id(), timings=laps.items())
 
     def _review(
-        self, run: _Run, reviews: tuple[Review, ...], files: tuple[PullFile, ...], laps: _Laps
+        self, run: _Run, reviews: tuple[Review, ...], files: tuple[PullFile, ...], laps: Laps
     ) -> ReviewOutcome:
         """Steps 5 to 11."""
         laps.lap("read")
@@ -295,7 +297,16 @@ class ReviewFlow:
             return self._nothing_new(run, scope.reason)
 
         self.progress.stage("planning")
-        work = self._plan(run, diffs, pr_diffs)
+        work = plan_work(
+            self.settings,
+            run.gh,
+            run.job,
+            run.pull,
+            run.config,
+            Trusted(run.default_branch, run.listing),
+            diffs,
+            pr_diffs,
+        )
         laps.lap("plan")
 
         self.progress.stage("reviewing")
@@ -324,7 +335,14 @@ class ReviewFlow:
                 usage=usage,
                 cost_usd=cost,
             )
-            host = self.settings.web_host
+            host = link_host(
+                pull_page(
+                    pull.html_url,
+                    repository=job.repository,
+                    number=pull.number,
+                    web_url=self.settings.web_url,
+                )
+            )
             known_fps = prior.fingerprints | self.records.fingerprints(job)
             decided, draft = compose_review(
                 summary,
@@ -416,64 +434,3 @@ class ReviewFlow:
         if not run.dry_run:
             self.records.reviewed(run.job, run.head, ())
         return ReviewOutcome("duplicate", reason, run.head)
-
-    def _plan(
-        self, run: _Run, diffs: tuple[FileDiff, ...], pr_diffs: tuple[FileDiff, ...]
-    ) -> SegmentWork:
-        """Step 7: head contents and guidelines, the plan, and what its review needs."""
-        settings, gh, pull, config = self.settings, run.gh, run.pull, run.config
-        options = PlanOptions(
-            include=tuple(config.include),
-            exclude=tuple(config.exclude),
-            segment_tokens=settings.segment_tokens,
-            total_tokens=settings.total_tokens,
-        )
-        wanted = inputs.wanted_paths(diffs, options, config, settings.max_content_files)
-        # An added file is whole in its patch: only the other files are fetched. The
-        # AGENTS.md files are read meanwhile and only waited for after planning.
-        chosen = set(wanted)
-        known = known_heads((d for d in pr_diffs if d.path in chosen), settings.max_file_bytes)
-        concurrency = settings.fetch_concurrency
-        with ThreadPoolExecutor(max_workers=1) as side:
-            agents = side.submit(
-                inputs.read_agents, gh, run.default_branch, wanted, concurrency=concurrency
-            )
-            commits = side.submit(inputs.commit_messages, gh, pull, COMMIT_LIMIT)
-            fetched = inputs.fetch_heads(
-                gh,
-                run.head,
-                [p for p in wanted if p not in known],
-                max_bytes=settings.max_file_bytes,
-                concurrency=concurrency,
-            )
-            contents = {**known, **fetched}
-            plan = plan_review(diffs, contents, options)
-            agent_texts = agents.result()
-            messages = commits.result()
-        guidelines = Guidelines.resolve(
-            agent_texts, [f.path for segment in plan.segments for f in segment.files]
-        )
-        context = PullContext(
-            repository=run.job.repository,
-            title=pull.title,
-            body=pull.body,
-            base_ref=pull.base_ref,
-            head_ref=pull.head_ref,
-            commit_messages=messages,
-            commit_count=pull.commits,
-        )
-        job = run.job
-        return SegmentWork(
-            plan=plan,
-            options=options,
-            contents=contents,
-            context=context,
-            call=CallContext(
-                job.installation_id, job.repository, job.pr_number, run.head, job.delivery_id
-            ),
-            guidelines=guidelines,
-            language=config.language,
-            tools=HeadToolHost(gh.get_file, run.head, contents) if settings.use_tools else None,
-            model=config.model,
-            reasoning_effort=config.reasoning_effort,
-        )

@@ -71,6 +71,20 @@ def _agents_dir(path: str) -> str | None:
     return posixpath.dirname(clean)
 
 
+def agents_candidates(paths: Iterable[str]) -> frozenset[str]:
+    """The ``AGENTS.md`` paths that could apply to ``paths``: one in each directory above
+    each path, the root's included."""
+    candidates: set[str] = set()
+    for path in paths:
+        directory = posixpath.dirname(path.strip("/"))
+        while True:
+            candidates.add(posixpath.join(directory, AGENTS_FILE))
+            if not directory:
+                break
+            directory = posixpath.dirname(directory)
+    return frozenset(candidates)
+
+
 @dataclass(frozen=True, slots=True)
 class Guideline:
     """One guideline section and the changed files it applies to."""

@@ -16,6 +16,7 @@ from typing import Literal
 
 import redis
 
+from workers.config import WorkerSettings
 from workers.diff import Segment
 from workers.diff.plans import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
 from workers.errors import Transient
@@ -25,11 +26,17 @@ from workers.github.models import DraftComment
 from workers.model.client import ModelClient
 from workers.model.wire import Usage
 from workers.review.cache import SegmentCache
+from workers.review.outsiders import OutsiderPolicy
 from workers.review.progress import SegmentStatus
 from workers.review.select import DEFAULT_MIN_CONFIDENCE
 from workers.review.split import Coverage
 
 CHECK_RUN_NAME = "Codex review"
+# Threads of a review reading GitHub beside the head contents: the PR's reviews and files,
+# the check run, the guidelines.
+EARLY_READERS = 4
+# Threads one review may hold for model calls, whatever the keys allow.
+MAX_MODEL_THREADS = 64
 
 
 class SegmentsPending(Transient, Exception):
@@ -75,10 +82,40 @@ class PipelineSettings:
     record_ttl_seconds: int = 90 * 24 * 3600
     post_lock_seconds: int = 120
     redis_prefix: str = "codex:review"
-    web_host: str = "github.com"
+    # GITHUB_WEB_URL; None: links follow the pages GitHub's API names (the PR's html_url).
+    web_url: str | None = None
     # Whose earlier reviews count as the bot's. None: the App's ``<slug>[bot]``; a
     # personal token (``codex-bot review`` with GITHUB_TOKEN) names its user here.
     bot_login: str | None = None
+    outsiders: OutsiderPolicy = field(default_factory=OutsiderPolicy)
+
+    @property
+    def github_threads(self) -> int:
+        """The most threads of one review that use its GitHub client at once: the early
+        readers, the head contents and the guidelines (each up to ``fetch_concurrency``)
+        read side by side, or the segment reviews (their tools read files)."""
+        return max(self.model_concurrency, 2 * self.fetch_concurrency + EARLY_READERS)
+
+
+def pipeline_settings(settings: WorkerSettings) -> PipelineSettings:
+    """The review flow's knobs from a worker's settings.
+
+    One review sends as many model calls at once as the configured keys allow
+    (keys times ``OPENAI_MAX_CONCURRENCY_PER_KEY``, at most ``MAX_MODEL_THREADS``):
+    more threads would only wait in the shared limiter, fewer would leave allowed
+    capacity unused.
+    """
+    capacity = len(settings.openai_api_key) * settings.openai_max_concurrency_per_key
+    return PipelineSettings(
+        web_url=settings.github_web_url,
+        model_concurrency=max(1, min(MAX_MODEL_THREADS, capacity)),
+        min_confidence=settings.min_confidence,
+        outsiders=OutsiderPolicy(
+            mode=settings.outsider_reviews,
+            per_pr_per_day=settings.outsider_reviews_per_pr_per_day,
+            per_author_per_day=settings.outsider_reviews_per_author_per_day,
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 Keys live under ``<prefix>:<owner/repo>#<number>`` and expire after the
 configured TTL: the open check run per head (``:check:<sha>``), the last
 reviewed head (``:last``), every reviewed head (``:heads``), every posted
-finding fingerprint (``:fps``), one-time notices (``:notice:<name>``) and the
-posting lock (``:post-lock``). Redis errors propagate to the caller.
+finding fingerprint (``:fps``), one-time notices (``:notice:<name>``), the
+posting lock (``:post-lock``) and the day's automatic reviews of an outsider's PR
+(``:outsider:<day>``; per author under ``<prefix>:<owner/repo>:outsider:<login>:<day>``).
+Redis errors propagate to the caller.
 """
 
 from __future__ import annotations
@@ -68,6 +70,25 @@ class ReviewRecords:
     def first_notice(self, job: ReviewJob, name: str) -> bool:
         """True once per ``name`` per PR: for notices that must not repeat on every push."""
         return bool(self._redis.set(f"{self._pr(job)}:notice:{name}", 1, nx=True, ex=self._ttl))
+
+    def outsider_reviews(self, job: ReviewJob, author: str, day: str) -> tuple[int, int]:
+        """Automatic reviews of outsiders' PRs counted on ``day``: this PR's, this
+        author's in this repository."""
+        pr, by_author = self._redis.mget(
+            f"{self._pr(job)}:outsider:{day}", self._author(job, author, day)
+        )
+        return int(pr or 0), int(by_author or 0)
+
+    def count_outsider_review(self, job: ReviewJob, author: str, day: str) -> None:
+        """Count one automatic review of an outsider's PR; the counts last two days."""
+        pipe = self._redis.pipeline(transaction=True)
+        for key in (f"{self._pr(job)}:outsider:{day}", self._author(job, author, day)):
+            pipe.incr(key)
+            pipe.expire(key, 2 * 24 * 3600)
+        pipe.execute()
+
+    def _author(self, job: ReviewJob, author: str, day: str) -> str:
+        return f"{self._prefix}:{job.repository}:outsider:{author.lower()}:{day}"
 
     def post_lock(self, job: ReviewJob, timeout: int) -> redis.lock.Lock:
         return self._redis.lock(

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 
 from workers.findings import Finding
 from workers.review.marker import ReviewMarker, comment_marker
-from workers.review.select import Inline, Listed, Plan, SkipReason
+from workers.review.select import Inline, Listed, Plan, Unplaced
 from workers.sanitize import byte_length, sanitize, sanitize_code, truncate
 
 GITHUB_BODY_LIMIT: Final = 65_536
@@ -194,7 +194,7 @@ class ReviewSummary:
     scope_note: str | None = None
 
 
-def _counts_line(plan: Plan[Any]) -> str:
+def counts_line(plan: Plan[Any]) -> str:
     findings = [i.anchored.finding for i in plan.inline] + [x.finding for x in plan.listed]
     if not findings:
         text = "No new findings."
@@ -209,10 +209,16 @@ def _counts_line(plan: Plan[Any]) -> str:
     if plan.repeated:
         many = len(plan.repeated)
         text += f" {many} already reported earlier {'was' if many == 1 else 'were'} not repeated."
+    if plan.unplaced:
+        many = len(plan.unplaced)
+        text += (
+            f" {many} more could not be placed on the diff and "
+            f"{'is' if many == 1 else 'are'} not counted (listed apart)."
+        )
     return text
 
 
-def _reviewed_line(summary: ReviewSummary) -> str:
+def reviewed_line(summary: ReviewSummary) -> str:
     scope = f" ({summary.scope_note})" if summary.scope_note else ""
     return (
         f"Reviewed {code_span(summary.head_sha[:12])}{scope}: {summary.files_reviewed} "
@@ -221,7 +227,7 @@ def _reviewed_line(summary: ReviewSummary) -> str:
     )
 
 
-def _usage_line(summary: ReviewSummary) -> str:
+def usage_line(summary: ReviewSummary) -> str:
     usage = summary.usage
     return (
         f"Model {code_span(summary.model)} · {usage.input_tokens:,} input tokens "
@@ -230,23 +236,24 @@ def _usage_line(summary: ReviewSummary) -> str:
     )
 
 
-def _listed_entry(item: Listed, allowed_host: str) -> str:
+def _listed_entry(item: Listed | Unplaced, allowed_host: str) -> str:
     title = one_line(item.finding.title, allowed_host=allowed_host)
     where = location(item.path, item.line)
     extra = ""
-    if item.reason == "over_cap":
+    if isinstance(item, Unplaced):
+        reason = one_line(item.reason, allowed_host=allowed_host, max_chars=160)
+        extra = f" (cited by the model; not placed: {reason})"
+    elif item.reason == "over_cap":
         extra = " (inline comment limit reached)"
     elif item.reason == "low_confidence":
         extra = f" (model confidence {item.finding.confidence:.2f}, below the inline threshold)"
-    elif item.reason == "unanchored" and item.detail:
-        extra = f" ({one_line(item.detail, allowed_host=allowed_host, max_chars=160)})"
     body = sanitize(item.finding.body, allowed_host=allowed_host, max_bytes=MAX_LISTED_BODY_BYTES)
     quoted = "\n".join(f"  > {line}" if line else "  >" for line in body.strip().split("\n"))
     head = f"- {badge(item.finding.priority)} · {title} — {where}{extra}"
     return f"{head}\n{quoted}" if body.strip() else head
 
 
-def _not_reviewed_entry(item: NotReviewed, allowed_host: str) -> str:
+def not_reviewed_entry(item: NotReviewed, allowed_host: str) -> str:
     where = code_span(item.path)
     if item.lines is not None:
         where += f" lines {item.lines[0]}–{item.lines[1]}"
@@ -256,7 +263,7 @@ def _not_reviewed_entry(item: NotReviewed, allowed_host: str) -> str:
     return f"- {where} — {_KIND_LABELS[item.kind]}{detail}"
 
 
-def _not_reviewed_counts(items: Iterable[NotReviewed], prefix: str = "Not reviewed: ") -> str:
+def not_reviewed_counts(items: Iterable[NotReviewed], prefix: str = "Not reviewed: ") -> str:
     """One exact count per kind ("2 files excluded ...; 3 segments beyond ..."), which
     stays true when the itemised list below it is cut short."""
     groups: dict[str, list[NotReviewed]] = {}
@@ -276,19 +283,19 @@ def _not_reviewed_counts(items: Iterable[NotReviewed], prefix: str = "Not review
 
 
 @dataclass(frozen=True, slots=True)
-class _Section:
+class Section:
     heading: str
     lead: str | None
     entries: tuple[str, ...]
 
 
-def _fit(fixed_head: str, sections: list[_Section], fixed_tail: str, budget: int) -> str:
+def fit_sections(fixed_head: str, sections: list[Section], fixed_tail: str, budget: int) -> str:
     """Join sections, leaving out trailing entries that do not fit; each section that
     lost entries says how many."""
     used = byte_length(fixed_head) + byte_length(fixed_tail) + 64
     out: list[str] = [fixed_head]
     for section in sections:
-        if not section.entries and section.lead is None:
+        if not section.entries:
             continue
         block = [section.heading] + ([section.lead] if section.lead else [])
         used += sum(byte_length(part) + 2 for part in block)
@@ -314,125 +321,33 @@ def render_review_body(
 ) -> str:
     """The review body: reviewed scope, counts, findings not inline, findings not
     placed, what was not reviewed, usage, then the hidden marker."""
-    head = "\n\n".join(["### Codex review", _reviewed_line(summary), _counts_line(plan)])
+    head = "\n\n".join(["### Codex review", reviewed_line(summary), counts_line(plan)])
     marker = ReviewMarker(
         head_sha=summary.head_sha,
         base_sha=summary.base_sha,
         fingerprints=plan.posted_fingerprints,
     ).render()
-    tail = f"<sub>{_usage_line(summary)}</sub>\n\n{marker}"
-    placed = tuple(
-        _listed_entry(item, allowed_host) for item in plan.listed if item.reason != "unanchored"
-    )
-    loose = tuple(
-        _listed_entry(item, allowed_host) for item in plan.listed if item.reason == "unanchored"
-    )
-    skipped = tuple(_not_reviewed_entry(item, allowed_host) for item in summary.not_reviewed)
+    tail = f"<sub>{usage_line(summary)}</sub>\n\n{marker}"
+    placed = tuple(_listed_entry(item, allowed_host) for item in plan.listed)
+    loose = tuple(_listed_entry(item, allowed_host) for item in plan.unplaced)
+    skipped = tuple(not_reviewed_entry(item, allowed_host) for item in summary.not_reviewed)
     sections = [
-        _Section("#### Other findings", None, placed),
-        _Section("#### Could not be placed on the diff", None, loose),
-        _Section(
+        Section("#### Other findings", None, placed),
+        Section(
+            "#### Could not be placed on the diff (not counted)",
+            "The model cited these where they could not be placed; check them by hand.",
+            loose,
+        ),
+        Section(
             "#### Not reviewed",
-            _not_reviewed_counts(summary.not_reviewed, "") if summary.not_reviewed else None,
+            not_reviewed_counts(summary.not_reviewed, "") if summary.not_reviewed else None,
             skipped,
         ),
     ]
-    body = _fit(head, sections, tail, BODY_BUDGET)
+    body = fit_sections(head, sections, tail, BODY_BUDGET)
     if byte_length(body) > BODY_BUDGET:  # only when the fixed parts alone are too long
         body = truncate(body[: -len(tail)], BODY_BUDGET - byte_length(tail) - 2) + "\n\n" + tail
     return body
-
-
-# -- check run ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CheckOutput:
-    """The ``output`` object of a check run."""
-
-    title: str
-    summary: str
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"title": self.title, "summary": self.summary, "text": self.text}
-
-
-def check_title(summary: ReviewSummary, plan: Plan[Any]) -> str:
-    if summary.segments_reviewed == 0:
-        return "Nothing reviewed"
-    total = len(plan.inline) + len(plan.listed)
-    p0 = sum(1 for i in plan.inline if i.anchored.finding.priority == 0) + sum(
-        1 for x in plan.listed if x.finding.priority == 0
-    )
-    noun = "finding" if total == 1 else "findings"
-    severe = f" ({p0} P0)" if p0 else ""
-    files = f"{summary.files_reviewed} {'file' if summary.files_reviewed == 1 else 'files'}"
-    return f"{total} new {noun}{severe} in {files}"
-
-
-def render_check_output(
-    summary: ReviewSummary,
-    plan: Plan[Any],
-    *,
-    conclusion: str,
-    allowed_host: str = "github.com",
-) -> CheckOutput:
-    """Title, summary and text of the completed check run, each within GitHub's limit."""
-    lines = [
-        _reviewed_line(summary),
-        _counts_line(plan),
-        f"Reviewed commit: {code_span(summary.head_sha)}"
-        + (f" against base {code_span(summary.base_sha)}" if summary.base_sha else ""),
-        _usage_line(summary) + ".",
-        f"Conclusion: {conclusion}.",
-    ]
-    if summary.not_reviewed:
-        lines.append(_not_reviewed_counts(summary.not_reviewed))
-    if summary.segments_reviewed == 0:
-        lines.append("Nothing was reviewed, so this check says nothing about the code.")
-    text_sections = [
-        _Section(
-            "#### Inline findings",
-            None,
-            tuple(
-                f"- {badge(i.anchored.finding.priority)} · "
-                f"{one_line(i.anchored.finding.title, allowed_host=allowed_host)} — "
-                f"{location(i.anchored.path, i.anchored.line)}"
-                for i in plan.inline
-            ),
-        ),
-        _Section(
-            "#### Findings in the review body",
-            None,
-            tuple(
-                f"- {badge(x.finding.priority)} · "
-                f"{one_line(x.finding.title, allowed_host=allowed_host)} — "
-                f"{location(x.path, x.line)}"
-                for x in plan.listed
-            ),
-        ),
-        _Section(
-            "#### Not reviewed",
-            None,
-            tuple(_not_reviewed_entry(item, allowed_host) for item in summary.not_reviewed),
-        ),
-    ]
-    text = _fit("", text_sections, "", CHECK_BUDGET).strip()
-    return CheckOutput(
-        title=truncate(check_title(summary, plan), MAX_TITLE_CHARS, "…"),
-        summary=truncate("\n\n".join(lines), CHECK_BUDGET),
-        text=text or "Nothing to list.",
-    )
-
-
-def render_skipped_check(reason: SkipReason) -> CheckOutput:
-    """Output for a check run completed without a review (conclusion ``skipped``)."""
-    return CheckOutput(
-        title="Not reviewed",
-        summary=f"This pull request was not reviewed: {reason.message}.",
-        text="",
-    )
 
 
 # -- other messages -----------------------------------------------------------

@@ -155,7 +155,7 @@ def review_scope(
 
 # -- what to post where -------------------------------------------------------
 
-ListReason = Literal["below_threshold", "low_confidence", "over_cap", "unanchored"]
+ListReason = Literal["below_threshold", "low_confidence", "over_cap"]
 
 DEFAULT_MIN_CONFIDENCE: Final = 0.6
 
@@ -170,9 +170,8 @@ class Inline(Generic[A]):
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """A finding written in the review body instead of inline. ``line`` is the anchored
-    line, or the model's cited line for an unanchored finding; ``detail`` says why it
-    could not be anchored."""
+    """A placed finding written in the review body instead of inline, at its anchored
+    line."""
 
     finding: Finding
     fingerprint: str
@@ -183,6 +182,19 @@ class Listed:
 
 
 @dataclass(frozen=True, slots=True)
+class Unplaced:
+    """A finding that could not be placed on the diff (its quote is not in the file, its
+    lines are not in the diff, its path is not in the PR): shown apart at the model's
+    cited ``path`` and ``line`` with the ``reason``, never counted as a new finding and
+    never recorded as posted, so a later run may still place it."""
+
+    finding: Finding
+    path: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Plan(Generic[A]):
     """Where each finding of this run goes.
 
@@ -190,7 +202,7 @@ class Plan(Generic[A]):
     resolved or dismissed threads alike); ``duplicates`` counts findings dropped
     because another finding of this run has the same fingerprint. ``p0_found``
     counts anchored P0 findings, repeated ones included, since a repeat means the
-    problem is still in the code.
+    problem is still in the code. ``unplaced`` are apart from all of these.
     """
 
     inline: tuple[Inline[A], ...]
@@ -198,6 +210,7 @@ class Plan(Generic[A]):
     repeated: tuple[str, ...]
     duplicates: int
     p0_found: int
+    unplaced: tuple[Unplaced, ...] = ()
 
     @property
     def posted_fingerprints(self) -> tuple[str, ...]:
@@ -224,8 +237,8 @@ def plan_findings(
     inline when the model's confidence in it is at least ``min_confidence``, its
     priority is at or above ``min_inline_priority`` (numerically at most) and
     fewer than ``max_inline`` are inline already; anchored findings that miss a
-    test (``low_confidence``, ``below_threshold``, ``over_cap``), and unanchored
-    ones, are listed in the body, never dropped, so each is counted there. A
+    test (``low_confidence``, ``below_threshold``, ``over_cap``) are listed in the
+    body, never dropped, so each is counted there; unanchored ones are ``unplaced``. A
     fingerprint already in ``prior``, or seen earlier in this run (the most
     severe copy is kept), is not posted.
     """
@@ -236,6 +249,7 @@ def plan_findings(
     p0 = 0
     inline: list[Inline[A]] = []
     listed: list[Listed] = []
+    unplaced: list[Unplaced] = []
 
     ordered = sorted(anchored, key=lambda a: _rank(a.finding.priority, a.path, a.line))
     for item in ordered:
@@ -270,9 +284,7 @@ def plan_findings(
             continue
         seen.add(fp)
         finding = miss.finding
-        listed.append(
-            Listed(finding, fp, finding.path, finding.line_start, "unanchored", miss.reason)
-        )
+        unplaced.append(Unplaced(finding, finding.path, finding.line_start, miss.reason))
 
     return Plan(
         inline=tuple(inline),
@@ -280,6 +292,7 @@ def plan_findings(
         repeated=tuple(repeated),
         duplicates=duplicates,
         p0_found=p0,
+        unplaced=tuple(unplaced),
     )
 
 

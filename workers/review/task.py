@@ -9,39 +9,23 @@ from __future__ import annotations
 
 from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
-from workers.github.urls import web_host_for
 from workers.review.cache import SegmentCache
 from workers.review.checkrun import ReviewCheckRun
 from workers.review.flow import ReviewFlow
-from workers.review.outcome import PipelineSettings, ReviewDeps, ReviewOutcome
+from workers.review.outcome import ReviewDeps, ReviewOutcome, pipeline_settings
 from workers.review.records import ReviewRecords
 from workers.runtime import Runtime
 
 log = get_logger("workers.review")
 
 
-# Threads one review may hold for model calls, whatever the keys allow.
-MAX_MODEL_THREADS = 64
-
-
 def review_deps(runtime: Runtime) -> ReviewDeps:
-    """The review flow's dependencies, from the worker's runtime.
-
-    One review sends as many model calls at once as the configured keys allow
-    (keys times ``OPENAI_MAX_CONCURRENCY_PER_KEY``): more threads would only wait
-    in the shared limiter, fewer would leave allowed capacity unused.
-    """
-    model = runtime.model.config
-    capacity = len(model.keys) * model.limiter.max_concurrency
+    """The review flow's dependencies, from the worker's runtime."""
     return ReviewDeps(
         github=runtime.github.installation_client,
         model=runtime.model,
         redis=runtime.redis,
-        settings=PipelineSettings(
-            web_host=web_host_for(runtime.settings.github_api_url),
-            model_concurrency=max(1, min(MAX_MODEL_THREADS, capacity)),
-            min_confidence=runtime.settings.min_confidence,
-        ),
+        settings=pipeline_settings(runtime.settings),
         cache=SegmentCache(runtime.redis),
     )
 

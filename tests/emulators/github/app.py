@@ -3,8 +3,9 @@
 Each route names GitHub's path template, which is also how its request body is
 checked against the official schema (``schema``). ``dispatch`` owns everything
 about the HTTP shape shared by all resources: the ``/_emulator`` private API,
-scripted faults, URL bases, authentication, rate limits (``limits``) and the
-headers every answer carries (rate limits, ``x-github-request-id``, API version).
+scripted faults, URL bases, the headers a request must carry (``headers``),
+authentication, rate limits (``limits``) and the headers every answer carries
+(rate limits, ``x-github-request-id``, API version).
 
 Resource modules: ``auth`` (App JWT, installation tokens), ``repos`` (repository,
 contents, compare, permissions), ``pulls``, ``reviews`` (with ``anchors`` for diff
@@ -23,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import auth, checks, git, hooks, issues, limits, pulls, repos, reviews, schema
+from . import auth, checks, git, headers, hooks, issues, limits, pulls, repos, reviews, schema
 from .api import DOCS, ROUTES, ApiError, Ctx, invalid_request, public
 from .state import RecordedRequest, State
 
@@ -47,6 +48,7 @@ def _private(state: State, method: str, path: str) -> Response:
                         "query": r.query,
                         "status": r.status,
                         "body": r.body,
+                        "headers": r.headers,
                     }
                     for r in state.requests
                 ]
@@ -97,26 +99,29 @@ def make_app(state: State, prefix: str = "") -> Starlette:
         base = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}{prefix}"
         with state.lock:
             try:
+                headers.check(state, request)
                 rate = limits.charge(state, request)
             except ApiError as exc:
-                status, payload, headers = exc.status, exc.body(), exc.headers
+                status, payload, answer = exc.status, exc.body(), exc.headers
             else:
-                status, payload, headers = _handle(
+                status, payload, answer = _handle(
                     state, request, method, path, query, body, base, fault
                 )
-                headers = {**rate, **headers}
+                answer = {**rate, **answer}
             recorded = "<invalid json>" if body is _INVALID_JSON else body
             state.requests.append(
-                RecordedRequest(method, path, request.url.query, status, recorded)
+                RecordedRequest(
+                    method, path, request.url.query, status, recorded, headers.recorded(request)
+                )
             )
-        headers = {
+        answer = {
             "x-github-api-version-selected": "2022-11-28",
             "x-github-request-id": limits.request_id(),
-            **headers,
+            **answer,
         }
         if status == 204:
-            return Response(status_code=204, headers=headers)
-        return JSONResponse(payload, status_code=status, headers=headers)
+            return Response(status_code=204, headers=answer)
+        return JSONResponse(payload, status_code=status, headers=answer)
 
     return Starlette(
         routes=[Route("/{rest:path}", dispatch, methods=["GET", "POST", "PATCH", "PUT", "DELETE"])]

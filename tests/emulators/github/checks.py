@@ -50,7 +50,7 @@ def create_check_run(ctx: Ctx) -> tuple[int, Any]:
         "id": rid,
         "node_id": f"CR_{rid}",
         "url": f"{ctx.base}/repos/{ctx.repo.full_name}/check-runs/{rid}",
-        "html_url": f"https://github.example/{ctx.repo.full_name}/runs/{rid}",
+        "html_url": f"{ctx.state.web_url}/{ctx.repo.full_name}/runs/{rid}",
         "details_url": ctx.body.get("details_url"),
         "external_id": ctx.body.get("external_id"),
         "status": ctx.body.get("status", "queued"),

@@ -35,7 +35,10 @@ def get_blob(ctx: Ctx) -> tuple[int, Any]:
 
 
 def tree_json(ctx: Ctx, repo: Repo, sha: str, recursive: bool) -> dict[str, Any]:
+    """GitHub cuts a recursive listing past its limit (100,000 entries) and says so."""
     entries = repo.git.ls_tree(sha, recursive)
+    truncated = recursive and len(entries) > ctx.state.max_tree_entries
+    entries = entries[: ctx.state.max_tree_entries] if truncated else entries
     for e in entries:
         kind = "blobs" if e["type"] == "blob" else "trees"
         e["url"] = f"{ctx.base}/repos/{repo.full_name}/git/{kind}/{e['sha']}"
@@ -43,7 +46,7 @@ def tree_json(ctx: Ctx, repo: Repo, sha: str, recursive: bool) -> dict[str, Any]
         "sha": sha,
         "url": f"{ctx.base}/repos/{repo.full_name}/git/trees/{sha}",
         "tree": entries,
-        "truncated": False,
+        "truncated": truncated,
     }
 
 

@@ -40,7 +40,7 @@ def pull_json(ctx: Ctx, pull: Pull) -> dict[str, Any]:
         "node_id": f"PR_{pull.number}",
         "number": pull.number,
         "url": url,
-        "html_url": f"https://github.example/{pull.repo}/pull/{pull.number}",
+        "html_url": f"{ctx.state.web_url}/{pull.repo}/pull/{pull.number}",
         "issue_url": f"{ctx.base}/repos/{pull.repo}/issues/{pull.number}",
         "state": pull.state,
         "draft": pull.draft,
@@ -48,6 +48,7 @@ def pull_json(ctx: Ctx, pull: Pull) -> dict[str, Any]:
         "title": pull.title,
         "body": pull.body,
         "user": pull.user.to_json(ctx.base),
+        "author_association": ctx.state.association(pull.repo, pull.user.login),
         "head": {
             "label": f"{head_repo.owner}:{pull.head_ref}",
             "ref": pull.head_ref,

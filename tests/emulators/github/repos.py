@@ -24,7 +24,7 @@ def repo_json(ctx: Ctx, repo: Repo) -> dict[str, Any]:
         "private": False,
         "fork": repo.fork_of is not None,
         "url": url,
-        "html_url": f"https://github.example/{repo.full_name}",
+        "html_url": f"{ctx.state.web_url}/{repo.full_name}",
         "default_branch": repo.default_branch,
         "pulls_url": url + "/pulls{/number}",
     }
@@ -38,8 +38,8 @@ def file_json(ctx: Ctx, repo: Repo, f: FileDiff, ref: str) -> dict[str, Any]:
         "additions": f.additions,
         "deletions": f.deletions,
         "changes": f.additions + f.deletions,
-        "blob_url": f"https://github.example/{repo.full_name}/blob/{ref}/{f.filename}",
-        "raw_url": f"https://github.example/{repo.full_name}/raw/{ref}/{f.filename}",
+        "blob_url": f"{ctx.state.web_url}/{repo.full_name}/blob/{ref}/{f.filename}",
+        "raw_url": f"{ctx.state.web_url}/{repo.full_name}/raw/{ref}/{f.filename}",
         "contents_url": f"{ctx.base}/repos/{repo.full_name}/contents/{quote(f.filename)}?ref={ref}",
     }
     if f.patch is not None:
@@ -56,7 +56,7 @@ def commit_json(ctx: Ctx, repo: Repo, sha: str) -> dict[str, Any]:
         "sha": sha,
         "node_id": f"C_{sha}",
         "url": f"{ctx.base}/repos/{repo.full_name}/commits/{sha}",
-        "html_url": f"https://github.example/{repo.full_name}/commit/{sha}",
+        "html_url": f"{ctx.state.web_url}/{repo.full_name}/commit/{sha}",
         "comments_url": f"{ctx.base}/repos/{repo.full_name}/commits/{sha}/comments",
         # The GitHub accounts of author and committer: none for the emulator's git identity.
         "author": None,
@@ -111,7 +111,7 @@ def compare(ctx: Ctx) -> tuple[int, Any]:
     files = git.diff(merge_base, head, ctx.state.max_patch_bytes)[:300]
     return 200, {
         "url": f"{ctx.base}/repos/{ctx.repo.full_name}/compare/{ctx.params['basehead']}",
-        "html_url": f"https://github.example/{ctx.repo.full_name}/compare/{ctx.params['basehead']}",
+        "html_url": f"{ctx.state.web_url}/{ctx.repo.full_name}/compare/{ctx.params['basehead']}",
         "status": status,
         "ahead_by": ahead,
         "behind_by": behind,

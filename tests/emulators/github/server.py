@@ -219,11 +219,7 @@ class GitHubEmulator:
     def association(self, repo: str, login: str) -> str:
         """GitHub's ``author_association`` of ``login`` on ``repo``."""
         with self.state.lock:
-            if self.state.repos[repo].owner == login:
-                return "OWNER"
-            if (repo, login) in self.state.collaborators:
-                return "COLLABORATOR"
-            return "NONE"
+            return self.state.association(repo, login)
 
     def add_issue_comment(
         self, repo: str, number: int, login: str, body: str, user_type: str = "User"
@@ -244,7 +240,7 @@ class GitHubEmulator:
                     "id": cid,
                     "node_id": f"IC_{cid}",
                     "url": f"{self.base_url}/repos/{repo}/issues/comments/{cid}",
-                    "html_url": f"https://github.example/{repo}/pull/{number}#issuecomment-{cid}",
+                    "html_url": f"{self.state.web_url}/{repo}/pull/{number}#issuecomment-{cid}",
                     "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}",
                     "body": body,
                     "user": user.to_json(self.base_url),
@@ -276,7 +272,7 @@ class GitHubEmulator:
                 node_id=f"PRRC_{cid}",
                 url=f"{self.base_url}/repos/{repo}/pulls/comments/{cid}",
                 html_url=(
-                    f"https://github.example/{repo}/pull/{parent['_number']}#discussion_r{cid}"
+                    f"{self.state.web_url}/{repo}/pull/{parent['_number']}#discussion_r{cid}"
                 ),
                 body=body,
                 user=user.to_json(self.base_url),

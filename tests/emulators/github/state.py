@@ -133,6 +133,9 @@ class RecordedRequest:
     query: str
     status: int
     body: Any
+    # The request headers that say who asks and for what: User-Agent, Accept and
+    # X-GitHub-Api-Version (lower-cased names; absent ones are left out).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -166,7 +169,23 @@ class State:
     rate_windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     token_lifetime: float = 3600.0
     max_patch_bytes: int = 400_000
+    max_tree_entries: int = 100_000  # a recursive tree listing is cut past this
+    # Where the emulated GitHub's web pages live: every ``html_url`` starts with it. An
+    # Enterprise Server can serve them on a port of its own.
+    web_url: str = "https://github.example"
+    # GitHub answers a request without a User-Agent with 403 and one naming an unsupported
+    # API version with 400. It takes a request without a version (and serves the default)
+    # or without GitHub's media type; strict, this emulator refuses those with 400 too.
+    strict_headers: bool = True
     clock: Any = time.time
+
+    def association(self, repo: str, login: str) -> str:
+        """GitHub's ``author_association`` of ``login`` on ``repo``."""
+        if self.repos[repo].owner == login:
+            return "OWNER"
+        if (repo, login) in self.collaborators:
+            return "COLLABORATOR"
+        return "NONE"
 
     def next_id(self) -> int:
         return next(self.ids)
