@@ -57,7 +57,9 @@ def kind(method: str, path: str) -> str:
     return "other reads"
 
 
-def one_run(root: Path, openai: ResponsesEmulator, redis_url: str, latency: float) -> dict[str, object]:
+def one_run(
+    root: Path, openai: ResponsesEmulator, redis_url: str, latency: float
+) -> dict[str, object]:
     gh = GitHubEmulator(root, prefix="").start()
     try:
         world = fix_seed(gh)

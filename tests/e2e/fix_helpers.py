@@ -231,7 +231,7 @@ def _module(name: str, lines: int, seed: str) -> str:
 def _types_module(version: str) -> str:
     """About 40,000 characters with ``Range.contains`` in the middle."""
     head = "".join(
-        f"class Type{j}:\n    \"\"\"Turns values of kind {j} into the canonical text form.\"\"\"\n\n"
+        f'class Type{j}:\n    """Turns values of kind {j} into the canonical text form."""\n\n'
         f"    def convert(self, value):\n"
         f"        return str(value) + {version!r}\n\n\n"
         for j in range(215)
@@ -248,7 +248,7 @@ def _types_module(version: str) -> str:
 
 
 def large_pr_files(version: str) -> dict[str, bytes | str]:
-    """110 files: a changelog of about 55k characters first, a binary logo, 104 modules, the named file late."""
+    """110 files: a changelog first, a binary logo, 104 modules, the named file late."""
     files: dict[str, bytes | str] = {
         "CHANGES.rst": "".join(
             f"- Fixed item {j} of the {version} release notes.\n" for j in range(1000)
