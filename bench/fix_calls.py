@@ -37,6 +37,7 @@ from tests.e2e.fix_helpers import (  # noqa: E402
     fix_seed,
     large_fix_edit,
     large_pr_files,
+    outsider_gate,
     run_fix_comment,
     seed_large_pr,
 )
@@ -72,7 +73,8 @@ def one_run(
             gh.slow_next("GET", r".*", latency, times=100_000)
         before = len(gh.requests)
         started = time.perf_counter()
-        outcome, _ = run_fix_comment(world, model, "alice", LARGE_REQUEST, pr.number)
+        outsiders = outsider_gate(redis_url)
+        outcome, _ = run_fix_comment(world, model, outsiders, "alice", LARGE_REQUEST, pr.number)
         elapsed = time.perf_counter() - started
         model.close()
         calls = gh.requests[before:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 from codex_common.jobs import CommandJob
 from tests.emulators.github import GitHubEmulator
 from workers.commands.dispatch import handle_command
+from workers.commands.outsiders import RedisOutsiderGate
 from workers.commands.wiring import build_deps
 from workers.github import GitHubApp, LocalPacer
 from workers.model.client import ModelClient
@@ -305,8 +307,19 @@ def shown_whole(prompt: str, path: str, content: str) -> bool:
     return lines == content.splitlines()
 
 
+def outsider_gate(redis_url: str) -> RedisOutsiderGate:
+    """An outsider record on ``redis_url`` under a prefix of its own."""
+    client: redis.Redis[bytes] = redis.Redis.from_url(redis_url)
+    return RedisOutsiderGate(client, prefix=f"test:{uuid.uuid4().hex[:10]}:outsider:")
+
+
 def run_fix_comment(
-    world: FixWorld, model: ModelClient, login: str, body: str, number: int
+    world: FixWorld,
+    model: ModelClient,
+    outsiders: RedisOutsiderGate,
+    login: str,
+    body: str,
+    number: int,
 ) -> tuple[str, CommandJob]:
     """Write ``body`` as ``login``'s comment on PR ``number`` and run its command in-process."""
     cid = fix_user_comment(world.gh, number, login, body)
@@ -328,6 +341,7 @@ def run_fix_comment(
         enqueue_review=lambda _job: True,
         help_text="help",
         findings_of=lambda _body: None,
+        outsiders=outsiders,
         github_host="github.example",
     )
     return handle_command(job, deps), job

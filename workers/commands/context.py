@@ -17,11 +17,13 @@ from typing import Final, Literal, Protocol
 from codex_common.jobs import CommandJob, CommentKind, ReviewJob
 from workers.commands.apply import Limits
 from workers.commands.messages import CommentRef
+from workers.commands.outsiders import OutsiderGate
 from workers.commands.schema import FixProposal
 from workers.errors import Transient
 from workers.findings import Finding
 from workers.github.models import (
     AppIdentity,
+    CommentReaction,
     DraftComment,
     IssueComment,
     PullFile,
@@ -46,6 +48,7 @@ CommandOutcome = Literal[
     "special_file",
     "no_change",
     "failed",
+    "silenced",
 ]
 Reaction = Literal["eyes", "rocket", "confused"]
 Comment = IssueComment | ReviewComment
@@ -74,6 +77,8 @@ class CommandGitHub(Protocol):
     def list_review_comments(self, number: int) -> tuple[ReviewComment, ...]: ...
 
     def list_issue_comments(self, number: int) -> tuple[IssueComment, ...]: ...
+
+    def list_reactions(self, kind: CommentKind, comment_id: int) -> tuple[CommentReaction, ...]: ...
 
     def get_file(self, path: str, ref: str) -> bytes | None: ...
 
@@ -117,7 +122,8 @@ class CommandDeps:
     """Everything ``handle_command`` touches. ``head_github`` opens the fork's repository.
 
     ``enqueue_review`` sends a review job to the review queue and says whether
-    the broker took it.
+    the broker took it; ``outsiders`` decides whether a person without write
+    access is answered (``workers.commands.outsiders``).
     """
 
     github: CommandGitHub
@@ -126,6 +132,7 @@ class CommandDeps:
     enqueue_review: Callable[[ReviewJob], bool]
     help_text: str
     findings_of: Callable[[str], Finding | None]
+    outsiders: OutsiderGate
     github_host: str = "github.com"
     limits: Limits = DEFAULT_LIMITS
 

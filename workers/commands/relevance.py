@@ -24,10 +24,10 @@ MAX_NAMED_PATHS: Final = 10
 #: Identifiers shorter than this never point at a file.
 MIN_WORD: Final = 3
 
-# ``name.ext``, with optional directories; the extension must hold a letter, and the
-# base name at least two characters, so "e.g." or "v1.2" name no file.
+# ``name.ext``, with optional directories; the extension must hold a letter, so
+# "v1.2" names no file.
 _PATH_RE: Final = re.compile(
-    r"(?<![\w/.@:-])((?:[\w.-]+/)*[\w-][\w.-]+\.(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,10})(?![\w/])"
+    r"(?<![\w/.@:-])((?:[\w.-]+/)*[\w-][\w.-]*\.(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,10})(?![\w/])"
 )
 # ``dir/name`` without an extension (``src/pkg/Makefile``).
 _WORD_PATH_RE: Final = re.compile(r"(?<![\w/.@:-])((?:[\w.-]+/)+[\w.-]+)(?![\w/])")

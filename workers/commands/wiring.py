@@ -18,6 +18,7 @@ from codex_common.jobs import CommandJob, ReviewJob
 from codex_common.logs import get_logger
 from workers.commands.context import CommandDeps, CommandGitHub
 from workers.commands.dispatch import answer_gave_up, handle_command
+from workers.commands.outsiders import OutsiderGate, RedisOutsiderGate
 from workers.commands.prompt import FixPrompt
 from workers.commands.review import ReviewResult, answer_review
 from workers.commands.schema import FIX_SCHEMA, SCHEMA_NAME, FixProposal
@@ -60,6 +61,7 @@ def build_deps(
     enqueue_review: Callable[[ReviewJob], bool],
     help_text: str,
     findings_of: Callable[[str], Finding | None],
+    outsiders: OutsiderGate,
     github_host: str = "github.com",
 ) -> CommandDeps:
     """``CommandDeps`` for ``job``, with clients scoped to its repository (and its fork)."""
@@ -74,6 +76,7 @@ def build_deps(
         enqueue_review=enqueue_review,
         help_text=help_text,
         findings_of=findings_of,
+        outsiders=outsiders,
         github_host=github_host,
     )
 
@@ -96,6 +99,7 @@ def run_command(
         enqueue_review=enqueue_review,
         help_text=help_text(),
         findings_of=parse_comment_finding,
+        outsiders=RedisOutsiderGate(runtime.redis),
         github_host=web_host_for(runtime.settings.github_api_url),
     )
     outcome = handle_command(job, deps)
