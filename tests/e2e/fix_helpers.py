@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from pydantic import SecretStr
 
-from codex_common.jobs import CommandJob
+from codex_common.jobs import CommandJob, CommandName, CommentKind
 from tests.emulators.github import GitHubEmulator
 from workers.commands.dispatch import handle_command
 from workers.commands.outsiders import RedisOutsiderGate
@@ -323,14 +323,28 @@ def run_fix_comment(
 ) -> tuple[str, CommandJob]:
     """Write ``body`` as ``login``'s comment on PR ``number`` and run its command in-process."""
     cid = fix_user_comment(world.gh, number, login, body)
+    return run_command_job(world, model, outsiders, login, number, cid)
+
+
+def run_command_job(
+    world: FixWorld,
+    model: ModelClient,
+    outsiders: RedisOutsiderGate,
+    login: str,
+    number: int,
+    comment_id: int,
+    kind: CommentKind = "issue_comment",
+    command: CommandName = "fix",
+) -> tuple[str, CommandJob]:
+    """Run the command job of an existing comment in-process, as the worker would."""
     job = CommandJob(
-        delivery_id=f"d-{cid}",
+        delivery_id=f"d-{comment_id}",
         installation_id=world.installation_id,
         repository=REPO,
         pr_number=number,
-        comment_id=cid,
-        comment_kind="issue_comment",
-        command="fix",
+        comment_id=comment_id,
+        comment_kind=kind,
+        command=command,
         sender_login=login,
         sender_id=99,
     )

@@ -115,7 +115,7 @@ def run_fix(ctx: Context, argument: str) -> CommandOutcome:
         return "no_change"
 
     proposal = _real_paths(proposal, selection.shown)
-    result = apply_proposal(proposal, files, frozenset(selection.shown), ctx.deps.limits)
+    result = apply_proposal(proposal, files, frozenset(selection.editable), ctx.deps.limits)
     if isinstance(result, Rejected):
         if result.workflow_paths:
             ctx.finish(messages.workflow_refused(ref, result.workflow_paths), "confused")

@@ -142,7 +142,12 @@ def _thread_section(target: FixTarget, fence: str) -> str:
 
 
 def _files_section(selection: Selection, files: Mapping[str, str], fence: str) -> str:
-    listing = [f"{shown_path(path)}: shown below; you may edit it" for path in selection.shown]
+    editable = set(selection.editable)
+    listing = [
+        f"{shown_path(path)}: shown below; "
+        + ("you may edit it" if path in editable else "for context only, do not edit it")
+        for path in selection.shown
+    ]
     listing += [
         f"{shown_path(item.path)}: not shown, do not edit it: it {describe(item, selection.caps)}"
         for item in selection.left_out

@@ -13,7 +13,12 @@ A file left out says why (``LeftOut.reason``): over the per-file cap (with its
 size), past the budget, binary (known from the PR's file list or its name, or
 found so when read), missing at the head, a symlink or submodule (never
 edited), a directory, or named by the request but in neither the PR nor the
-repository. Only shown files may be edited.
+repository.
+
+Only shown files may be edited, and only the ones the request is about: the
+named files (the thread's, the findings', the request's) when there are
+any, else the files its words point at, else every shown file. The others
+are shown as context, so text in the PR cannot widen what a commit touches.
 """
 
 from __future__ import annotations
@@ -63,11 +68,19 @@ class LeftOut:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """``shown`` in prompt order (the files to read, and the only ones a fix may edit)."""
+    """``shown`` in prompt order (the files to read); ``editable`` the shown files a fix
+    may change (``None``: all of them)."""
 
     shown: tuple[str, ...]
     left_out: tuple[LeftOut, ...]
     caps: Caps = Caps()
+    only: tuple[str, ...] | None = None
+
+    @property
+    def editable(self) -> tuple[str, ...]:
+        if self.only is None:
+            return self.shown
+        return tuple(path for path in self.shown if path in self.only)
 
     def found_binary(self, paths: Iterable[str]) -> Selection:
         """The selection once ``paths`` (shown ones, read) turned out binary."""
@@ -78,6 +91,7 @@ class Selection:
             shown=tuple(path for path in self.shown if path not in binary),
             left_out=(*(LeftOut(path, "binary") for path in binary), *self.left_out),
             caps=self.caps,
+            only=self.only,
         )
 
     def left_out_of(self, paths: Iterable[str]) -> tuple[LeftOut, ...]:
@@ -159,7 +173,7 @@ def select_files(
         LeftOut(path, "directory" if entries.get(path) is not None else "not_found")
         for path in target.elsewhere
     )
-    return Selection(tuple(shown), tuple(left_out), caps)
+    return Selection(tuple(shown), tuple(left_out), caps, target.named or target.pointed or None)
 
 
 def _suffix(path: str) -> str:
