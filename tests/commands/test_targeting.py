@@ -62,7 +62,6 @@ def test_names_outside_the_pr_need_a_directory_or_a_file_extension() -> None:
 def test_identifiers_written_as_code_are_recognised_and_plain_words_are_not() -> None:
     words = code_words("Fix the bug: `render` calls Range.contains and parse_args(); myValue too")
     assert set(words) == {"render", "Range", "contains", "parse_args", "myValue"}
-    assert "Fix" not in words and "the" not in words and "bug" not in words
 
 
 def test_the_request_words_point_at_files_by_base_name_and_by_identifiers_in_patches() -> None:
@@ -135,7 +134,10 @@ def test_every_left_out_file_says_why() -> None:
         "docs/nowhere.md": None,
         "src": TreeEntry("src", "040000", "tree", "3" * 40),
     }
-    selection = select_files(target, entries, binary=frozenset({"data.bin.txt"}))
+    selection = select_files(target, entries, binary=frozenset({"data.bin.txt", "ok.py"}))
+    assert selection.shown == ()
+    entries["ok.py"] = _blob("ok.py", 0)  # GitHub lists an empty file as it lists a binary one
+    selection = select_files(target, entries, binary=frozenset({"data.bin.txt", "ok.py"}))
     assert selection.shown == ("ok.py",)
     reasons = {item.path: describe(item, selection.caps) for item in selection.left_out}
     assert reasons == {

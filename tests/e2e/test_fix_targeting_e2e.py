@@ -186,6 +186,25 @@ def test_a_named_file_that_cannot_be_shown_gets_the_exact_reason_and_no_model_ca
     assert not [r for r in gh.requests if "/contents/" in r.path and "geometry" not in r.path]
 
 
+def test_a_named_file_outside_the_pr_found_binary_when_read_is_called_binary(harness: Harness):
+    gh = harness.gh
+    gh.commit(REPO, "main", {"assets/blob.dat": b"\x00\x01\x02 not text"}, "Asset")
+    head = gh.commit(REPO, "other", {"geometry.py": SOURCE}, "Area")
+    number = gh.create_pull(REPO, "other", title="Area", author="bob")
+    harness.openai.add(text(fix_answer([EDIT])), match="Files you may edit")
+
+    outcome, _ = harness.fix("alice", "/codex fix the header of assets/blob.dat", number)
+
+    assert outcome == "no_change"
+    assert harness.openai.requests == []
+    assert gh.branch_sha(REPO, "other") == head
+    (reply,) = harness.bot_replies(number)
+    assert "`assets/blob.dat` is a binary file." in reply
+    # It was read (nothing else could tell), once.
+    reads = [r.path for r in gh.requests if r.path.endswith("/contents/assets/blob.dat")]
+    assert len(reads) == 1
+
+
 def test_a_named_file_in_neither_the_pr_nor_the_repository_is_named_in_the_reply(
     harness: Harness,
 ):
@@ -251,11 +270,21 @@ def test_hostile_file_and_branch_names_stay_in_data_blocks_and_widen_no_commit(h
             re.findall(r"^<<<DATA ", prompt, re.M)
         )
 
+    # The model doing only what was asked: one commit, on the requested file only.
+    harness.openai.add(text(fix_answer([EDIT])), match="Files you may edit")
+    outcome, _ = harness.fix("alice", "/codex fix geometry.py: area() multiplies", number)
+    assert outcome == "pushed"
+    tip = gh.branch_sha(REPO, fixture["branch"])
+    assert tip is not None
+    assert _git(gh, "diff", "--name-only", head, tip).split() == ["geometry.py"]
+
 
 # --- outsiders ---------------------------------------------------------------------------------
 
 
-def test_an_outsider_gets_one_answer_per_pr_per_hour_then_silence(harness: Harness):
+def test_an_outsider_gets_one_answer_per_pr_per_hour_then_silence(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+):
     gh, world = harness.gh, harness.world
     outcome, first = harness.fix("mallory", "/codex fix everything")
     assert outcome == "refused"
@@ -271,6 +300,9 @@ def test_an_outsider_gets_one_answer_per_pr_per_hour_then_silence(harness: Harne
 
     assert gh.reactions("issue_comment", first) == ["eyes", "confused"]
     assert gh.reactions("issue_comment", cid) == []
+    logged = capsys.readouterr().out
+    assert logged.count("outsider command left unanswered") == 2
+    assert "login=mallory" in logged
     assert gh.reactions("issue_comment", fourth) == []
     assert len(harness.bot_replies()) == 2
     key = outsider_key(REPO, world.pr_number, "Mallory", harness.outsiders.prefix)

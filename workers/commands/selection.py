@@ -102,7 +102,8 @@ class Selection:
 
 def likely_binary(files: Sequence[PullFile]) -> frozenset[str]:
     """PR files that are binary by their name, or by GitHub giving them no patch and no
-    line counts (how it lists binary files)."""
+    line counts (how it lists binary files; ``select_files`` still shows such a file
+    when the tree says it is empty)."""
     found = {
         file.filename
         for file in files
@@ -146,7 +147,7 @@ def select_files(
             return LeftOut(path, "submodule")
         if entry.type == "tree":
             return LeftOut(path, "directory")
-        if path in binary or _suffix(path) in _BINARY_SUFFIXES:
+        if (path in binary and entry.size != 0) or _suffix(path) in _BINARY_SUFFIXES:
             return LeftOut(path, "binary", entry.size)
         if size_of(path) > caps.file_bytes:
             return LeftOut(path, "too_large", entry.size)
