@@ -14,7 +14,6 @@ from workers.commands.schema import FIX_SCHEMA, FixOutputError, FixProposal
 from workers.commands.target import (
     FixTarget,
     is_safe_path,
-    named_paths,
     open_findings,
 )
 from workers.findings import Finding
@@ -213,21 +212,23 @@ def test_bare_conversation_fix_takes_open_p0_p1_only() -> None:
     assert FixTarget.for_conversation("   ", ["z.py"], ()) is None
 
 
-def test_conversation_text_is_limited_to_pr_files_plus_named_ones() -> None:
+def test_conversation_text_ranks_named_then_pointed_then_the_rest() -> None:
     target = FixTarget.for_conversation(
-        "rename foo in docs/guide.md", ["a.py", "b.py"], (), named_existing=["docs/guide.md"]
+        "rename foo in docs/guide.md and fix `load_config` in b.py",
+        ["a.py", "b.py", "c.py"],
+        (),
+        {"a.py": "+x = 1", "b.py": "+y = 2", "c.py": "+    load_config()"},
     )
     assert target is not None
-    assert target.paths == ("a.py", "b.py", "docs/guide.md")
+    assert target.named == ("b.py",)
+    assert target.pointed == ("c.py",)
+    assert target.others == ("a.py",)
+    assert target.elsewhere == ("docs/guide.md",)
+    assert target.paths == ("b.py", "c.py", "a.py")
     assert target.findings == ()
-
-
-def test_named_paths_finds_paths_and_drops_unsafe_ones() -> None:
-    text = (
-        "Please update `docs/guide.md` and setup.cfg, see https://example.com/x/y.html, "
-        "not ../etc/passwd or /etc/hosts; a.py is already in the PR. Also src/pkg/Makefile."
-    )
-    assert named_paths(text, known=["a.py"]) == ("docs/guide.md", "setup.cfg", "src/pkg/Makefile")
+    found = target.with_found(["docs/guide.md"])
+    assert found.named == ("b.py", "docs/guide.md")
+    assert found.elsewhere == ()
 
 
 @pytest.mark.parametrize(

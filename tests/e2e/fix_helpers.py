@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,11 @@ from typing import Any
 import redis
 from pydantic import SecretStr
 
+from codex_common.jobs import CommandJob, CommandName, CommentKind
 from tests.emulators.github import GitHubEmulator
+from workers.commands.dispatch import handle_command
+from workers.commands.outsiders import RedisOutsiderGate
+from workers.commands.wiring import build_deps
 from workers.github import GitHubApp, LocalPacer
 from workers.model.client import ModelClient
 from workers.model.config import ModelConfig
@@ -203,3 +208,166 @@ def fix_answer(
     refusal: str | None = None,
 ) -> str:
     return json.dumps({"summary": summary, "refusal": refusal, "edits": edits})
+
+
+# --- a PR of about 110 files -------------------------------------------------------------------
+
+LARGE_BRANCH = "big"
+#: The file the maintainer names: modified by the PR, about 40k characters, listed late.
+LARGE_NAMED = "src/widget/types.py"
+LARGE_BUG = "        return self.low < value < self.high  # bounds are inclusive\n"
+LARGE_FIXED = "        return self.low <= value <= self.high  # bounds are inclusive\n"
+LARGE_REQUEST = f"/codex fix the bug in {LARGE_NAMED}: Range.contains must include both bounds"
+# A PNG header and some bytes: binary to git (NUL bytes) and to GitHub.
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
+
+
+def _module(name: str, lines: int, seed: str) -> str:
+    body = "".join(
+        f"def {name}_{j}(value):\n    return value * {j} + len({seed!r})\n\n\n"
+        for j in range(lines)
+    )
+    return f'"""{name}."""\n\n\n{body}'
+
+
+def _types_module(version: str) -> str:
+    """About 40,000 characters with ``Range.contains`` in the middle."""
+    head = "".join(
+        f'class Type{j}:\n    """Turns values of kind {j} into the canonical text form."""\n\n'
+        f"    def convert(self, value):\n"
+        f"        return str(value) + {version!r}\n\n\n"
+        for j in range(215)
+    )
+    tail = "".join(
+        f"def check_{j}(value):\n    return Range({j}, {j + 10}).contains(value)\n\n\n"
+        for j in range(120)
+    )
+    middle = (
+        "class Range:\n    def __init__(self, low, high):\n        self.low = low\n"
+        "        self.high = high\n\n    def contains(self, value):\n" + LARGE_BUG + "\n\n"
+    )
+    return f'"""Types, {version}."""\n\n\n{head}{middle}{tail}'
+
+
+def large_pr_files(version: str) -> dict[str, bytes | str]:
+    """110 files: a changelog first, a binary logo, 104 modules, the named file late."""
+    files: dict[str, bytes | str] = {
+        "CHANGES.rst": "".join(
+            f"- Fixed item {j} of the {version} release notes.\n" for j in range(1000)
+        ),
+        "docs/logo.png": PNG + version.encode(),
+        "src/widget/__init__.py": f'"""Widget {version}."""\n',
+        "src/widget/core.py": _module("core", 40, version),
+        LARGE_NAMED: _types_module(version),
+        "src/widget/utils.py": _module("utils", 30, version),
+    }
+    for index in range(104):
+        files[f"src/widget/mod_{index:03d}.py"] = _module(f"mod{index}", 30 + index % 9, version)
+    return files
+
+
+@dataclass
+class LargePR:
+    number: int
+    head_sha: str
+    files: int
+
+
+def seed_large_pr(world: FixWorld) -> LargePR:
+    """A PR of 110 modified files on ``LARGE_BRANCH``, based on a main holding them all."""
+    gh = world.gh
+    gh.commit(REPO, "main", large_pr_files("1.0"), "Widget 1.0")
+    new = large_pr_files("1.1")
+    new[LARGE_NAMED] = str(new[LARGE_NAMED])
+    head = gh.commit(REPO, LARGE_BRANCH, new, "Widget 1.1")
+    number = gh.create_pull(REPO, LARGE_BRANCH, title="Release 1.1", body="Bumps.", author="bob")
+    return LargePR(number, head, len(new))
+
+
+def large_fix_edit() -> dict[str, Any]:
+    return {
+        "path": LARGE_NAMED,
+        "line_hint": _types_module("1.1").splitlines().index(LARGE_BUG.rstrip("\n")) + 1,
+        "quote": LARGE_BUG.rstrip("\n"),
+        "replacement": LARGE_FIXED.rstrip("\n"),
+    }
+
+
+def shown_whole(prompt: str, path: str, content: str) -> bool:
+    """Whether ``prompt`` shows ``path`` whole, numbered, in its own data block."""
+    match = re.search(
+        rf"<<<DATA file {re.escape(path)} (?P<fence>[0-9a-f]{{16}})>>>\n(?P<body>.*?)\n"
+        rf"<<<END (?P=fence)>>>",
+        prompt,
+        re.S,
+    )
+    if match is None:
+        return False
+    lines = [line.split(" | ", 1)[1] if " | " in line else "" for line in match["body"].split("\n")]
+    return lines == content.splitlines()
+
+
+def outsider_gate(redis_url: str) -> RedisOutsiderGate:
+    """An outsider record on ``redis_url`` under a prefix of its own."""
+    client: redis.Redis[bytes] = redis.Redis.from_url(redis_url)
+    return RedisOutsiderGate(client, prefix=f"test:{uuid.uuid4().hex[:10]}:outsider:")
+
+
+def run_fix_comment(
+    world: FixWorld,
+    model: ModelClient,
+    outsiders: RedisOutsiderGate,
+    login: str,
+    body: str,
+    number: int,
+) -> tuple[str, CommandJob]:
+    """Write ``body`` as ``login``'s comment on PR ``number`` and run its command in-process."""
+    cid = fix_user_comment(world.gh, number, login, body)
+    return run_command_job(world, model, outsiders, login, number, cid)
+
+
+def run_command_job(
+    world: FixWorld,
+    model: ModelClient,
+    outsiders: RedisOutsiderGate,
+    login: str,
+    number: int,
+    comment_id: int,
+    kind: CommentKind = "issue_comment",
+    command: CommandName = "fix",
+) -> tuple[str, CommandJob]:
+    """Run the command job of an existing comment in-process, as the worker would."""
+    job = CommandJob(
+        delivery_id=f"d-{comment_id}",
+        installation_id=world.installation_id,
+        repository=REPO,
+        pr_number=number,
+        comment_id=comment_id,
+        comment_kind=kind,
+        command=command,
+        sender_login=login,
+        sender_id=99,
+    )
+    deps = build_deps(
+        job,
+        app=world.app,
+        model=model,
+        enqueue_review=lambda _job: True,
+        help_text="help",
+        findings_of=lambda _body: None,
+        outsiders=outsiders,
+    )
+    return handle_command(job, deps), job
+
+
+def answer_when_shown(path: str, content: str, edit: Mapping[str, Any]) -> Any:
+    """A model answer: ``edit`` when the prompt shows ``path`` whole, else a refusal."""
+    from tests.emulators.openai import text
+
+    def answer(body: dict[str, Any]) -> Any:
+        prompt = "\n".join(texts_of(body.get("input")))
+        if shown_whole(prompt, path, content):
+            return text(fix_answer([dict(edit)], summary="Include both bounds."))
+        return text(fix_answer([], refusal="The file to fix was not shown."))
+
+    return answer

@@ -9,6 +9,7 @@ works on a repository of its own and resets the model emulator's script.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -273,9 +274,8 @@ def test_review_then_fix_in_the_thread_of_a_finding(world: World) -> None:
     assert new_head in answers[0]["body"]
     prompt = "\n".join(texts_of(world.model.requests[-1].body["input"]))
     assert "mul adds instead of multiplying" in prompt
-    assert "`calc.py`, line 6" in prompt
-    # The thread's diff hunk, as GitHub stores it on the comment.
-    assert "<<<DATA diff_hunk" in prompt
+    # The thread's file, line and diff hunk (as GitHub stores it on the comment), in a block.
+    assert re.search(r"<<<DATA thread [0-9a-f]{16}>>>\nFile: calc.py\nAt: line 6 of", prompt)
     assert "+def mul(a, b):" in prompt
 
 

@@ -19,6 +19,7 @@ from tests.e2e.fix_helpers import (
     fix_model,
     fix_seed,
     fix_user_comment,
+    outsider_gate,
 )
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, text
@@ -49,6 +50,7 @@ def run(
     queued: list[ReviewJob],
 ) -> Iterator[object]:
     model = fix_model(openai_emulator.url, redis_server.url, model_prefix)
+    outsiders = outsider_gate(redis_server.url)
 
     def enqueue(job: ReviewJob) -> bool:
         queued.append(job)
@@ -82,11 +84,13 @@ def run(
             enqueue_review=enqueue,
             help_text="help",
             findings_of=lambda _body: None,
+            outsiders=outsiders,
         )
         return handle_command(job, deps), job
 
     yield go
     model.close()
+    outsiders.redis.close()
 
 
 def _git(gh: GitHubEmulator, *args: str) -> str:
@@ -235,9 +239,9 @@ def test_an_edited_comment_without_the_command_is_ignored(world: FixWorld, run, 
 
 
 def test_help_and_unknown_subcommands_answer_with_help(world: FixWorld, run, openai_emulator):
-    outcome, job = run("mallory", "/codex help", command="help")
+    outcome, job = run("alice", "/codex help", command="help")
     assert outcome == "help"
-    outcome, unknown = run("mallory", "/codex frobnicate", command="help")
+    outcome, unknown = run("alice", "/codex frobnicate", command="help")
     assert outcome == "help"
     replies = [
         c["body"]

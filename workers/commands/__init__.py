@@ -6,6 +6,9 @@ hands a fork it cannot push to over to ``suggest``). ``context`` holds what
 they share; ``wiring`` connects them to the worker's clients.
 
 Pure core: ``schema`` (model output), ``policy`` (who may run what), ``target``
-(what to fix), ``modes`` (which files a fix may rewrite), ``apply`` (edits to
-files), ``prompt`` and ``messages`` (text in and out).
+(what to fix), ``relevance`` (what a request names and points at),
+``selection`` (which files are shown and editable, and why the others are
+not), ``modes`` (which files a fix may rewrite), ``apply`` (edits to files),
+``prompt`` and ``messages`` (text in and out). ``outsiders`` keeps the one
+answer per outsider, PR and hour in Redis.
 """

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from workers import edits
+from workers.commands.relevance import is_safe_path
 from workers.commands.schema import FixProposal, ProposedEdit
-from workers.commands.target import is_safe_path
 from workers.sanitize import sanitize_code
 
 WORKFLOWS_DIR: Final = ".github/workflows/"

@@ -17,12 +17,14 @@ from typing import Final, Literal, Protocol
 from codex_common.jobs import CommandJob, CommentKind, ReviewJob
 from workers.commands.apply import Limits
 from workers.commands.messages import CommentRef
+from workers.commands.outsiders import OutsiderGate
 from workers.commands.schema import FixProposal
 from workers.errors import Transient
 from workers.findings import Finding
 from workers.github.links import link_host, pull_page
 from workers.github.models import (
     AppIdentity,
+    CommentReaction,
     DraftComment,
     IssueComment,
     PullFile,
@@ -47,6 +49,7 @@ CommandOutcome = Literal[
     "special_file",
     "no_change",
     "failed",
+    "silenced",
 ]
 Reaction = Literal["eyes", "rocket", "confused"]
 Comment = IssueComment | ReviewComment
@@ -75,6 +78,8 @@ class CommandGitHub(Protocol):
     def list_review_comments(self, number: int) -> tuple[ReviewComment, ...]: ...
 
     def list_issue_comments(self, number: int) -> tuple[IssueComment, ...]: ...
+
+    def list_reactions(self, kind: CommentKind, comment_id: int) -> tuple[CommentReaction, ...]: ...
 
     def get_file(self, path: str, ref: str) -> bytes | None: ...
 
@@ -118,7 +123,8 @@ class CommandDeps:
     """Everything ``handle_command`` touches. ``head_github`` opens the fork's repository.
 
     ``enqueue_review`` sends a review job to the review queue and says whether
-    the broker took it.
+    the broker took it; ``outsiders`` decides whether a person without write
+    access is answered (``workers.commands.outsiders``).
     """
 
     github: CommandGitHub
@@ -127,6 +133,7 @@ class CommandDeps:
     enqueue_review: Callable[[ReviewJob], bool]
     help_text: str
     findings_of: Callable[[str], Finding | None]
+    outsiders: OutsiderGate
     # GITHUB_WEB_URL: where links point; None: the pages GitHub's API answers name.
     github_web_url: str | None = None
     limits: Limits = DEFAULT_LIMITS

@@ -6,11 +6,17 @@ this order:
 
 1. Re-read the comment; ignore it when it is gone, was written by a bot or by
    this App, or no longer holds the command the job was made for (edited).
-2. Look for the App's answer to it (a reply with the comment's marker): a
-   comment replayed after its job's record expired is answered only once.
-3. Eyes reaction. ``help`` (and unknown subcommands) get the help text.
-4. ``fix`` and ``review`` need write, maintain or admin on the repository:
-   ``author_association`` may refuse at once, the permission endpoint decides.
+2. Look for the App's answer to it on GitHub (``already_answered``): its
+   rocket or confused reaction on the comment, or a reply carrying the
+   comment's marker in the PR conversation or a review thread, for both
+   comment kinds. A comment replayed after its job's record expired is never
+   acted on again.
+3. Who wrote it: write, maintain or admin on the repository
+   (``author_association`` may refuse at once, the permission endpoint
+   decides). Anyone else gets at most one answer per PR per hour, ``help``
+   included (``workers.commands.outsiders``); past that, silence and a log line.
+4. Eyes reaction. ``help`` (and unknown subcommands) get the help text; an
+   outsider's ``fix`` or ``review`` gets the refusal.
 5. ``review`` queues a review job that answers when done
    (``workers.commands.review``); ``fix`` runs ``workers.commands.fix``.
 6. A reply in the same thread and a rocket or confused reaction.
@@ -22,6 +28,9 @@ GitHub refuses becomes a failure reply.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Final
 
 from codex_common.jobs import CommandJob
 from codex_common.logs import get_logger
@@ -45,6 +54,9 @@ from workers.commands.review import request_review
 from workers.github.errors import GitHubError, NotFound
 
 log = get_logger("workers.commands")
+
+#: The reactions that end a command (``Context.finish``); eyes only starts one.
+FINAL_REACTIONS: Final = frozenset({"rocket", "confused"})
 
 
 def handle_command(job: CommandJob, deps: CommandDeps) -> CommandOutcome:
@@ -70,12 +82,24 @@ def handle_command(job: CommandJob, deps: CommandDeps) -> CommandOutcome:
         return "duplicate"
 
     ctx = Context(job=job, deps=deps, ref=ref, comment=comment)
+    if not _authorised(github, comment):
+        if not deps.outsiders.admit(job.repository, job.pr_number, comment.author_login):
+            log.info(
+                "outsider command left unanswered: already answered them on this PR this hour",
+                command=ref.token,
+                login=comment.author_login,
+                repository=job.repository,
+                pr_number=job.pr_number,
+            )
+            return "silenced"
+        ctx.react("eyes")
+        if command.name == "help":
+            return answer_help(ctx, command.unknown)
+        ctx.finish(messages.not_allowed(ref, command.name), "confused")
+        return "refused"
     ctx.react("eyes")
     if command.name == "help":
         return answer_help(ctx, command.unknown)
-    if not _authorised(github, comment):
-        ctx.finish(messages.not_allowed(ref, command.name), "confused")
-        return "refused"
     try:
         if command.name == "review":
             return request_review(ctx)
@@ -103,14 +127,28 @@ def answer_gave_up(github: CommandGitHub, job: CommandJob, cause: str) -> None:
 
 
 def already_answered(github: CommandGitHub, job: CommandJob, ref: CommentRef, app: str) -> bool:
-    """Whether the App already replied to the command's comment, in its thread or the PR."""
-    replies: tuple[Comment, ...]
-    if job.comment_kind == "review_comment":
-        replies = github.list_review_comments(job.pr_number)
-    else:
-        replies = github.list_issue_comments(job.pr_number)
+    """Whether the App already answered the command's comment, as GitHub shows it.
+
+    Either evidence counts, for both comment kinds: the App's final reaction
+    (``FINAL_REACTIONS``; eyes alone means a run that did not finish) on the
+    comment, or one of the App's comments carrying ``ref``'s marker, in the
+    comment's own place first (its review threads, or the PR conversation),
+    then in the other.
+    """
+    login = app.lower()
+    reactions = github.list_reactions(ref.kind, ref.comment_id)
+    if any(r.author_login.lower() == login and r.content in FINAL_REACTIONS for r in reactions):
+        return True
+    listers: tuple[Callable[[int], Sequence[Comment]], ...] = (
+        github.list_issue_comments,
+        github.list_review_comments,
+    )
+    if ref.kind == "review_comment":
+        listers = listers[::-1]
     return any(
-        c.author_login.lower() == app.lower() and messages.answered(c.body, ref) for c in replies
+        c.author_login.lower() == login and messages.answered(c.body, ref)
+        for lister in listers
+        for c in lister(job.pr_number)
     )
 
 

@@ -6,11 +6,16 @@ The steps, in order:
    PR's head now. A closed PR, a head that moved since, or a deleted fork ends
    the command with a reply.
 2. Choose the target (``workers.commands.target``): the thread's file and
-   finding, the open P0/P1 findings, or what the requester's text asks for.
-3. Read the target files' git modes at the pinned head; symlinks and
-   submodules are left out, and a target with nothing else in it is refused.
-4. Read the files at the pinned head, ask the model (no tools), apply and
-   verify its edits (``workers.commands.apply``).
+   finding, the open P0/P1 findings, or the PR's files ranked by what the
+   requester's text names and points at.
+3. Read the candidates' tree entries at the pinned head (mode, size) and
+   choose the files to show (``workers.commands.selection``): named files
+   first and whole, then by relevance and size within a budget. When no file
+   the request named can be shown, the reply says why and the model is not
+   asked.
+4. Read only the shown files at the pinned head, ask the model (no tools),
+   apply and verify its edits to shown files only (``workers.commands.apply``).
+   Every reply names the named files that could not be shown, and why.
 5. A fork that does not allow maintainer edits gets suggestions
    (``workers.commands.suggest``); otherwise a commit parented on the pinned
    SHA, with each file's mode kept, and a ``force: false`` branch update. A
@@ -20,20 +25,23 @@ The steps, in order:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from codex_common.logs import get_logger
 from workers.commands import messages
 from workers.commands.apply import Applied, Rejected, apply_proposal
 from workers.commands.context import CommandOutcome, Context, text_of
-from workers.commands.modes import REGULAR, file_modes, special_kind
+from workers.commands.modes import REGULAR, tree_entries
 from workers.commands.prompt import PullText, render
+from workers.commands.relevance import shown_path
+from workers.commands.schema import FixProposal
+from workers.commands.selection import Selection, describe, likely_binary, select_files
 from workers.commands.suggest import suggest
-from workers.commands.target import FixTarget, named_paths, open_findings
+from workers.commands.target import FixTarget, open_findings
 from workers.findings import Finding
 from workers.github.errors import BranchMoved, NotFound, PermissionDenied, Unprocessable
-from workers.github.models import PullFile, PullRequest, ReviewComment
+from workers.github.models import PullFile, PullRequest, ReviewComment, TreeEntry
 from workers.model.ledger import CallContext
 
 log = get_logger("workers.commands.fix")
@@ -55,7 +63,7 @@ def run_fix(ctx: Context, argument: str) -> CommandOutcome:
         return "no_change"
 
     changed = github.list_pull_files(job.pr_number)
-    target = _target(ctx, argument, changed, pinned)
+    target = _target(ctx, argument, changed)
     if target is None:
         ctx.finish(
             messages.nothing_to_fix(ref, "there are no open P0 or P1 findings to fix."),
@@ -63,22 +71,31 @@ def run_fix(ctx: Context, argument: str) -> CommandOutcome:
         )
         return "no_change"
 
-    modes = file_modes(github.get_tree, pinned, target.paths)
-    special = tuple(
-        (path, kind) for path in target.paths if (kind := special_kind(modes[path])) is not None
+    entries = tree_entries(github.get_tree, pinned, (*target.paths, *target.elsewhere))
+    target = target.with_found(path for path in target.elsewhere if _is_file(entries.get(path)))
+    selection = select_files(target, entries, likely_binary(changed))
+    read = {path: text_of(github.get_file(path, pinned)) for path in selection.shown}
+    selection = selection.found_binary(path for path, text in read.items() if text is None)
+    files = {path: text for path, text in read.items() if text is not None}
+    named_out = selection.left_out_of((*target.named, *target.elsewhere))
+    reasons = tuple((shown_path(item.path), describe(item, selection.caps)) for item in named_out)
+    note = messages.not_looked_at(reasons)
+    log.info(
+        "fix files chosen",
+        command=ref.token,
+        shown=len(selection.shown),
+        left_out=len(selection.left_out),
+        named_left_out=[item.reason for item in named_out],
     )
-    if special:
-        editable = tuple(path for path in target.paths if special_kind(modes[path]) is None)
-        if not editable:
-            ctx.finish(messages.special_refused(ref, special), "confused")
-            return "special_file"
-        target = replace(target, paths=editable)
+    stop = _nothing_to_show(ctx, target, selection, reasons)
+    if stop is not None:
+        return stop
 
-    files = {path: text_of(github.get_file(path, pinned)) for path in target.paths}
     prompt = render(
         target,
-        PullText(job.repository, job.pr_number, pull.title, pull.body, pinned),
-        {path: text for path, text in files.items() if text is not None},
+        PullText(job.repository, job.pr_number, pull.title, pull.body, pinned, pull.head_ref),
+        selection,
+        files,
     )
     call = CallContext(
         installation_id=job.installation_id,
@@ -94,31 +111,74 @@ def run_fix(ctx: Context, argument: str) -> CommandOutcome:
         return "failed"
     if proposal.refusal or not proposal.edits:
         reason = ctx.clean(proposal.refusal or "the model proposed no change.")
-        ctx.finish(messages.nothing_to_fix(ref, reason), "confused")
+        ctx.finish(messages.nothing_to_fix(ref, reason, note), "confused")
         return "no_change"
 
-    result = apply_proposal(proposal, files, frozenset(target.paths), ctx.deps.limits)
+    proposal = _real_paths(proposal, selection.shown)
+    result = apply_proposal(proposal, files, frozenset(selection.editable), ctx.deps.limits)
     if isinstance(result, Rejected):
         if result.workflow_paths:
             ctx.finish(messages.workflow_refused(ref, result.workflow_paths), "confused")
             return "workflow"
         problems = tuple(ctx.clean(problem) for problem in result.problems)
-        ctx.finish(messages.could_not_apply(ref, problems), "confused")
+        ctx.finish(messages.could_not_apply(ref, problems, note), "confused")
         return "no_change"
 
     summary = ctx.clean(proposal.summary)
     if pull.is_fork and not pull.maintainer_can_modify:
-        return suggest(ctx, pull, proposal, files, changed, summary)
-    modes_of_changes = {c.path: modes[c.path] or REGULAR for c in result.changes}
-    outcome = _push(ctx, pull, pinned, result, modes_of_changes, argument, summary)
+        return suggest(ctx, pull, proposal, files, changed, summary, note)
+    modes = {c.path: _mode(entries.get(c.path)) for c in result.changes}
+    outcome = _push(ctx, pull, pinned, result, modes, argument, summary, note)
     if outcome is None:
-        return suggest(ctx, pull, proposal, files, changed, summary)
+        return suggest(ctx, pull, proposal, files, changed, summary, note)
     return outcome
 
 
-def _target(
-    ctx: Context, argument: str, changed: Sequence[PullFile], pinned: str
-) -> FixTarget | None:
+def _is_file(entry: TreeEntry | None) -> bool:
+    return entry is not None and entry.type != "tree"
+
+
+def _mode(entry: TreeEntry | None) -> str:
+    return entry.mode if entry is not None else REGULAR
+
+
+def _nothing_to_show(
+    ctx: Context,
+    target: FixTarget,
+    selection: Selection,
+    reasons: tuple[tuple[str, str], ...],
+) -> CommandOutcome | None:
+    """End the command when no named file (or no file at all) can be shown; else ``None``."""
+    if selection.shown and not (
+        target.named and not any(path in selection.shown for path in target.named)
+    ):
+        return None
+    special = tuple(
+        (shown_path(item.path), f"a {item.reason}")
+        for item in selection.left_out_of(target.named)
+        if item.reason in ("symlink", "submodule")
+    )
+    if special and len(special) == len(target.named):
+        ctx.finish(messages.special_refused(ctx.ref, special), "confused")
+        return "special_file"
+    if reasons:
+        ctx.finish(messages.named_unshowable(ctx.ref, reasons), "confused")
+    else:
+        ctx.finish(
+            messages.nothing_to_fix(ctx.ref, "none of this PR's files can be shown to the model."),
+            "confused",
+        )
+    return "no_change"
+
+
+def _real_paths(proposal: FixProposal, shown: Sequence[str]) -> FixProposal:
+    """The proposal with escaped file names (as the prompt shows them) mapped back."""
+    real: Mapping[str, str] = {shown_path(path): path for path in shown}
+    edits = tuple(replace(edit, path=real.get(edit.path, edit.path)) for edit in proposal.edits)
+    return replace(proposal, edits=edits)
+
+
+def _target(ctx: Context, argument: str, changed: Sequence[PullFile]) -> FixTarget | None:
     github, job = ctx.github, ctx.job
     comment = ctx.comment
     if isinstance(comment, ReviewComment):
@@ -144,12 +204,8 @@ def _target(
                 if finding is not None:
                     found[thread_comment.id] = finding
         return FixTarget.for_conversation("", pr_files, open_findings(comments, found))
-    named = [
-        path
-        for path in named_paths(argument, pr_files)
-        if github.get_file(path, pinned) is not None
-    ]
-    return FixTarget.for_conversation(argument, pr_files, (), named_existing=named)
+    patches = {file.filename: file.patch for file in changed}
+    return FixTarget.for_conversation(argument, pr_files, (), patches)
 
 
 def _push(
@@ -160,6 +216,7 @@ def _push(
     modes: dict[str, str],
     argument: str,
     summary: str,
+    note: str = "",
 ) -> CommandOutcome | None:
     """Commit on ``pinned`` and fast-forward the PR branch (``force: false``).
 
@@ -193,7 +250,12 @@ def _push(
         ctx.finish(messages.head_moved(ref, pinned, head.get_branch_sha(pull.head_ref)), "confused")
         return "moved"
     body = messages.fixed(
-        ref, commit_url=ctx.commit_url(sha), commit_sha=sha, summary=summary, files=applied.paths
+        ref,
+        commit_url=ctx.commit_url(sha),
+        commit_sha=sha,
+        summary=summary,
+        files=tuple(shown_path(path) for path in applied.paths),
+        note=note,
     )
     ctx.finish(body, "rocket")
     return "pushed"

@@ -66,8 +66,29 @@ def one_line(text: str, limit: int = REQUEST_LINE_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def _reply(ref: CommentRef, text: str) -> str:
-    return f"{text.rstrip()}\n\n{marker(ref)}"
+def _reply(ref: CommentRef, text: str, note: str = "") -> str:
+    """``text``, then ``note`` (why named files were not looked at), then the marker."""
+    extra = f"\n\n{note.strip()}" if note.strip() else ""
+    return f"{text.rstrip()}{extra}\n\n{marker(ref)}"
+
+
+def not_shown(reasons: tuple[tuple[str, str], ...]) -> str:
+    """``reasons`` pairs a path (as shown) with why it was not shown (``selection.describe``)."""
+    return " ".join(f"`{path}` {why}." for path, why in reasons)
+
+
+def not_looked_at(reasons: tuple[tuple[str, str], ...]) -> str:
+    """The note on a reply when some named files could not be shown to the model."""
+    return f"I could not look at every file you named: {not_shown(reasons)}" if reasons else ""
+
+
+def named_unshowable(ref: CommentRef, reasons: tuple[tuple[str, str], ...]) -> str:
+    """No file the request named could be shown, so the model was not asked."""
+    return _reply(
+        ref,
+        "I made no change: I could not show the file you named to the model. "
+        f"{not_shown(reasons)} Name a file I can read, or make this change by hand.",
+    )
 
 
 def not_allowed(ref: CommentRef, command: str) -> str:
@@ -96,16 +117,17 @@ def workflow_refused(ref: CommentRef, paths: tuple[str, ...]) -> str:
     )
 
 
-def nothing_to_fix(ref: CommentRef, reason: str) -> str:
-    return _reply(ref, f"I made no change: {reason}")
+def nothing_to_fix(ref: CommentRef, reason: str, note: str = "") -> str:
+    return _reply(ref, f"I made no change: {reason}", note)
 
 
-def could_not_apply(ref: CommentRef, problems: tuple[str, ...]) -> str:
+def could_not_apply(ref: CommentRef, problems: tuple[str, ...], note: str = "") -> str:
     lines = "\n".join(f"- {problem}" for problem in problems)
     return _reply(
         ref,
         "I could not produce a fix that applies cleanly, so I pushed nothing:\n\n"
         f"{lines}\n\nTry /codex fix again with more detail.",
+        note,
     )
 
 
@@ -127,15 +149,18 @@ def fixed(
     commit_sha: str,
     summary: str,
     files: tuple[str, ...],
+    note: str = "",
 ) -> str:
     listed = ", ".join(f"`{path}`" for path in files)
     body = f"Pushed [{commit_sha[:12]}]({commit_url}) to this PR, changing {listed}."
     if summary:
         body += f"\n\n{summary}"
-    return _reply(ref, body)
+    return _reply(ref, body, note)
 
 
-def suggested(ref: CommentRef, *, count: int, summary: str, left_out: tuple[str, ...]) -> str:
+def suggested(
+    ref: CommentRef, *, count: int, summary: str, left_out: tuple[str, ...], note: str = ""
+) -> str:
     body = (
         f"This PR comes from a fork that does not allow edits by maintainers, so I posted the "
         f"fix as {count} suggestion{'s' if count != 1 else ''} you can apply from the review."
@@ -145,7 +170,7 @@ def suggested(ref: CommentRef, *, count: int, summary: str, left_out: tuple[str,
         body += f" Changes to {listed} fall outside the diff and could not be suggested."
     if summary:
         body += f"\n\n{summary}"
-    return _reply(ref, body)
+    return _reply(ref, body, note)
 
 
 def special_refused(ref: CommentRef, paths: tuple[tuple[str, str], ...]) -> str:

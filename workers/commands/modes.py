@@ -21,10 +21,10 @@ SUBMODULE: Final = "160000"
 _SPECIAL: Final[Mapping[str, str]] = {SYMLINK: "a symlink", SUBMODULE: "a submodule"}
 
 
-def file_modes(
+def tree_entries(
     get_tree: Callable[[str], tuple[TreeEntry, ...]], commit_sha: str, paths: Iterable[str]
-) -> dict[str, str | None]:
-    """Each path's mode at ``commit_sha``; ``None`` when the path is not there.
+) -> dict[str, TreeEntry | None]:
+    """Each path's tree entry at ``commit_sha`` (mode, type, size); ``None`` when absent.
 
     Walks one tree per directory on the way (each read once), so the answer
     never depends on a recursive listing that GitHub may truncate.
@@ -36,7 +36,7 @@ def file_modes(
             trees[directory] = {entry.path: entry for entry in get_tree(sha)}
         return trees[directory]
 
-    modes: dict[str, str | None] = {}
+    found_entries: dict[str, TreeEntry | None] = {}
     for path in paths:
         directory, sha, found = "", commit_sha, None
         parts = path.split("/")
@@ -45,12 +45,22 @@ def file_modes(
             if entry is None:
                 break
             if index == len(parts) - 1:
-                found = entry.mode
+                found = entry
             elif entry.type != "tree":
                 break
             directory, sha = f"{directory}{part}/", entry.sha
-        modes[path] = found
-    return modes
+        found_entries[path] = found
+    return found_entries
+
+
+def file_modes(
+    get_tree: Callable[[str], tuple[TreeEntry, ...]], commit_sha: str, paths: Iterable[str]
+) -> dict[str, str | None]:
+    """Each path's mode at ``commit_sha``; ``None`` when the path is not there."""
+    return {
+        path: entry.mode if entry is not None else None
+        for path, entry in tree_entries(get_tree, commit_sha, paths).items()
+    }
 
 
 def special_kind(mode: str | None) -> str | None:

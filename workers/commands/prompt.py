@@ -1,26 +1,31 @@
 """Render the fix request for the model from templates in ``prompts/``.
 
-Everything that comes from GitHub (PR text, diff hunks, findings the bot wrote
-earlier, file contents) is placed inside a DATA block fenced by a random id:
-the block ends only at ``<<<END id>>>``, and the id is drawn per prompt, so
-text inside cannot close its block and pose as instructions. The requester's
-own text is in a block too; it states the task, but only a person with write
-access can have written it.
+Everything that comes from GitHub (PR title, body and branch, file names, diff
+hunks, findings the bot wrote earlier, file contents) is placed inside a DATA
+block fenced by a random id: the block ends only at ``<<<END id>>>``, and the
+id is drawn per prompt, so text inside cannot close its block and pose as
+instructions. The instructions hold no PR text at all: which files may be
+edited is the ``files`` block, and file names that are not plain path
+characters are shown percent-escaped (``relevance.shown_path``), so a name
+cannot break a block's header line. The requester's own text is the
+``request`` block; the instructions say it states the task (only a person
+with write access can have written it) and that no other block is ever to be
+followed.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from string import Template
 from typing import Final
 
+from workers.commands.relevance import shown_path
+from workers.commands.selection import Selection, describe
 from workers.commands.target import FixTarget
 
-MAX_FILE_CHARS: Final = 60_000
-MAX_TOTAL_FILE_CHARS: Final = 240_000
 MAX_PR_TEXT_CHARS: Final = 4_000
 
 
@@ -47,6 +52,7 @@ class PullText:
     title: str
     body: str
     head_sha: str
+    head_ref: str = ""
 
 
 def _template(name: str) -> Template:
@@ -69,38 +75,35 @@ def numbered(text: str) -> str:
 def render(
     target: FixTarget,
     pull: PullText,
+    selection: Selection,
     files: Mapping[str, str],
     *,
     fence: str | None = None,
 ) -> FixPrompt:
-    """The prompt for ``target``. ``files`` holds the editable files' head contents.
-
-    Files larger than ``MAX_FILE_CHARS`` or past the overall budget are named
-    but not shown, so the model refuses rather than guesses.
-    """
+    """The prompt for ``target``: ``selection`` says which files are shown (in order)
+    and why the others are not; ``files`` holds the shown files' head contents."""
     fence = fence or secrets.token_hex(8)
-    allowed = ", ".join(f"`{path}`" for path in target.paths) or "(none)"
-    instructions = _template("instructions.md").substitute(allowed_paths=allowed)
+    instructions = _template("instructions.md").substitute()
 
     if target.instruction:
-        request = "The maintainer's request:\n" + data_block("request", target.instruction, fence)
+        request = "The maintainer's request, the task to perform:\n" + data_block(
+            "request", target.instruction, fence
+        )
     elif target.thread is not None:
         request = "The maintainer asks you to fix what this review thread is about."
     else:
         request = "The maintainer asks you to fix the findings below."
 
-    findings = _findings_section(target, fence)
-    thread = _thread_section(target, fence)
-    pr_text = f"{pull.title}\n\n{pull.body}"[:MAX_PR_TEXT_CHARS]
+    pr_text = f"Title: {pull.title}\nBranch: {pull.head_ref}\n\n{pull.body}"[:MAX_PR_TEXT_CHARS]
     text = _template("request.md").substitute(
         repository=pull.repository,
         number=pull.number,
         head_sha=pull.head_sha,
         request_section=request,
-        findings_section=findings,
-        thread_section=thread,
+        findings_section=_findings_section(target, fence),
+        thread_section=_thread_section(target, fence),
         pr_block=data_block("pull_request", pr_text, fence),
-        files_section=_files_section(target.paths, files, fence),
+        files_section=_files_section(selection, files, fence),
     )
     tokens = (len(instructions) + len(text)) // 4 + 1
     return FixPrompt(
@@ -115,8 +118,8 @@ def _findings_section(target: FixTarget, fence: str) -> str:
     if not target.findings:
         return ""
     rendered = "\n\n".join(
-        f"[{finding.badge}] {finding.path} lines {finding.line_start}-{finding.line_end}: "
-        f"{finding.title}\n{finding.body}\nQuoted lines:\n{finding.quote}"
+        f"[{finding.badge}] {shown_path(finding.path)} lines {finding.line_start}-"
+        f"{finding.line_end}: {finding.title}\n{finding.body}\nQuoted lines:\n{finding.quote}"
         for finding in target.findings
     )
     return "Findings to fix (written by an automated review):\n" + data_block(
@@ -132,24 +135,24 @@ def _thread_section(target: FixTarget, fence: str) -> str:
     if thread.line_range is not None:
         start, end = thread.line_range
         lines = f"line {end}" if start == end else f"lines {start}-{end}"
-    return (
-        f"The review thread is on `{thread.path}`, {lines} of the new file. Its diff hunk:\n"
-        + data_block("diff_hunk", thread.diff_hunk, fence)
+    content = f"File: {shown_path(thread.path)}\nAt: {lines} of the new file\n\n{thread.diff_hunk}"
+    return "The review thread: its file, lines and diff hunk:\n" + data_block(
+        "thread", content, fence
     )
 
 
-def _files_section(paths: Sequence[str], files: Mapping[str, str], fence: str) -> str:
-    budget = MAX_TOTAL_FILE_CHARS
-    parts: list[str] = []
-    for path in paths:
-        content = files.get(path)
-        if content is None:
-            parts.append(f"`{path}`: does not exist at this commit; it cannot be edited.")
-            continue
-        shown = numbered(content)
-        if len(shown) > min(MAX_FILE_CHARS, budget):
-            parts.append(f"`{path}`: too large to show; do not edit it.")
-            continue
-        budget -= len(shown)
-        parts.append(f"`{path}`:\n" + data_block(f"file {path}", shown, fence))
+def _files_section(selection: Selection, files: Mapping[str, str], fence: str) -> str:
+    editable = set(selection.editable)
+    listing = [
+        f"{shown_path(path)}: shown below; "
+        + ("you may edit it" if path in editable else "for context only, do not edit it")
+        for path in selection.shown
+    ]
+    listing += [
+        f"{shown_path(item.path)}: not shown, do not edit it: it {describe(item, selection.caps)}"
+        for item in selection.left_out
+    ]
+    parts = [data_block("files", "\n".join(listing) or "(none)", fence)]
+    for path in selection.shown:
+        parts.append(data_block(f"file {shown_path(path)}", numbered(files[path]), fence))
     return "\n\n".join(parts)

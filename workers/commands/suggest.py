@@ -26,6 +26,7 @@ def suggest(
     files: Mapping[str, str | None],
     changed: Sequence[PullFile],
     summary: str,
+    note: str = "",
 ) -> CommandOutcome:
     """Post ``proposal``'s edits as suggestions on ``pull``'s head, then reply."""
     diffs = {file.filename: parse_patch(file.filename, file.patch) for file in changed}
@@ -61,7 +62,11 @@ def suggest(
         return "no_change"
     ctx.github.create_review(pull.number, pull.head_sha, summary or "Suggested fix.", suggestions)
     body = messages.suggested(
-        ctx.ref, count=len(suggestions), summary=summary, left_out=tuple(dict.fromkeys(left_out))
+        ctx.ref,
+        count=len(suggestions),
+        summary=summary,
+        left_out=tuple(dict.fromkeys(left_out)),
+        note=note,
     )
     ctx.finish(body, "rocket")
     return "suggested"

@@ -5,33 +5,32 @@ Two shapes of request:
 * In a review thread: the thread's file, line range and diff hunk, plus the
   bot's finding when the thread starts with one of the bot's comments. The
   requester's text, if any, refines it.
-* In the PR conversation: with no text, the bot's open P0 and P1 findings;
-  with text, what the text asks, limited to the files the PR changes plus any
-  repository paths the text names explicitly.
+* In the PR conversation: with no text, the bot's open P0 and P1 findings and
+  their files; with text, the PR's files ranked by relevance
+  (``workers.commands.relevance``): the paths the text names first, then the
+  files its words point at, then the rest (which ``workers.commands.selection``
+  orders by size). Paths the text names outside the PR are kept apart for the
+  caller to look up at the head.
 
-The result lists the only paths the model may edit; ``workers.commands.apply``
-enforces that list. Comments are ``workers.github.models.ReviewComment`` values.
+Which of these files are shown, and so may be edited, is decided by
+``workers.commands.selection``; ``workers.commands.apply`` enforces it.
+Comments are ``workers.github.models.ReviewComment`` values.
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Self
 
+from workers.commands.relevance import is_safe_path, pointed_at, resolve_names
 from workers.findings import Finding
 from workers.github.models import ReviewComment
 
+__all__ = ["FIX_PRIORITY_MAX", "FixTarget", "ThreadContext", "is_safe_path", "open_findings"]
+
 #: Findings at or below this priority number are the ones a bare ``/codex fix`` addresses.
 FIX_PRIORITY_MAX: Final = 1
-MAX_NAMED_PATHS: Final = 10
-
-_PATH_RE: Final = re.compile(
-    r"(?<![\w/.@:-])((?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z0-9]{1,10})(?![\w/])"
-)
-_WORD_PATH_RE: Final = re.compile(r"(?<![\w/.@:-])((?:[\w.-]+/)+[\w.-]+)(?![\w/])")
 
 
 def line_range(comment: ReviewComment) -> tuple[int, int] | None:
@@ -59,12 +58,40 @@ class ThreadContext:
 
 @dataclass(frozen=True, slots=True)
 class FixTarget:
-    """What to fix. ``paths`` are the files the model may edit, in prompt order."""
+    """What to fix, and the candidate files by relevance.
+
+    ``named`` (the thread's file, the findings' files, the paths the text
+    names) are shown first and whole when under the per-file cap; then
+    ``pointed`` (the text's words point at them, strongest first); then
+    ``others``. ``elsewhere`` are paths the text names outside the PR, not yet
+    looked up at the head.
+    """
 
     instruction: str
-    paths: tuple[str, ...]
+    named: tuple[str, ...] = ()
+    pointed: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     thread: ThreadContext | None = None
+    elsewhere: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every candidate in relevance order (``others`` as given)."""
+        return (*self.named, *self.pointed, *self.others)
+
+    def with_found(self, found: Iterable[str]) -> FixTarget:
+        """``found`` (paths of ``elsewhere`` that exist at the head) become named."""
+        present = set(found)
+        return FixTarget(
+            instruction=self.instruction,
+            named=_unique([*self.named, *(p for p in self.elsewhere if p in present)]),
+            pointed=self.pointed,
+            others=self.others,
+            findings=self.findings,
+            thread=self.thread,
+            elsewhere=tuple(p for p in self.elsewhere if p not in present),
+        )
 
     @classmethod
     def for_thread(
@@ -89,7 +116,7 @@ class FixTarget:
         )
         findings = (root_finding,) if root_finding is not None else ()
         return cls(
-            instruction=instruction.strip(), paths=(anchor.path,), findings=findings, thread=thread
+            instruction=instruction.strip(), named=(anchor.path,), findings=findings, thread=thread
         )
 
     @classmethod
@@ -98,21 +125,32 @@ class FixTarget:
         instruction: str,
         pr_files: Sequence[str],
         open_findings: Sequence[Finding],
-        named_existing: Sequence[str] = (),
+        patches: Mapping[str, str | None] | None = None,
     ) -> Self | None:
         """A fix asked for in the PR conversation; ``None`` when there is nothing to do.
 
-        With no text the target is the open findings and their files; with
-        text it is the PR's files plus ``named_existing`` (paths the text names
-        that exist at the head, see ``named_paths``).
+        With no text the target is the open findings and their files. With
+        text it is every PR file, ranked: named, pointed at (a suffix several
+        files share first, then by the words, using ``patches``, each PR file's
+        patch), then the rest.
         """
         text = instruction.strip()
         if not text:
             if not open_findings:
                 return None
             paths = _unique(finding.path for finding in open_findings)
-            return cls(instruction="", paths=paths, findings=tuple(open_findings))
-        return cls(instruction=text, paths=_unique([*pr_files, *named_existing]))
+            return cls(instruction="", named=paths, findings=tuple(open_findings))
+        names = resolve_names(text, pr_files)
+        words = pointed_at(text, patches or {}, exclude=names.in_pr)
+        pointed = _unique([*names.ambiguous, *words])
+        chosen = {*names.in_pr, *pointed}
+        return cls(
+            instruction=text,
+            named=names.in_pr,
+            pointed=pointed,
+            others=tuple(path for path in pr_files if path not in chosen),
+            elsewhere=names.elsewhere,
+        )
 
 
 def open_findings(
@@ -139,32 +177,6 @@ def open_findings(
     ]
     selected.sort(key=lambda item: (item[0], item[1]))
     return tuple(finding for _, _, finding in selected)
-
-
-def named_paths(text: str, known: Iterable[str] = ()) -> tuple[str, ...]:
-    """Repository paths the requester's text names that are not in ``known``.
-
-    Only candidates: the caller keeps those that exist at the head. URLs,
-    mentions, absolute paths and anything climbing out with ``..`` are dropped.
-    """
-    known_set = set(known)
-    cleaned = re.sub(r"https?://\S+", " ", text).replace("`", " ")
-    found: list[str] = []
-    for regex in (_PATH_RE, _WORD_PATH_RE):
-        for match in regex.finditer(cleaned):
-            candidate = match.group(1).rstrip(".")
-            if not is_safe_path(candidate) or candidate in known_set or candidate in found:
-                continue
-            found.append(candidate)
-    return tuple(found[:MAX_NAMED_PATHS])
-
-
-def is_safe_path(path: str) -> bool:
-    """A relative, normalised repository path with no ``..`` and no empty parts."""
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
-        return False
-    parts = path.split("/")
-    return all(part not in ("", ".", "..") for part in parts) and posixpath.normpath(path) == path
 
 
 def _unique(paths: Iterable[str]) -> tuple[str, ...]:

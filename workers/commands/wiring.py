@@ -18,6 +18,7 @@ from codex_common.jobs import CommandJob, ReviewJob
 from codex_common.logs import get_logger
 from workers.commands.context import CommandDeps, CommandGitHub
 from workers.commands.dispatch import answer_gave_up, handle_command
+from workers.commands.outsiders import OutsiderGate, RedisOutsiderGate
 from workers.commands.prompt import FixPrompt
 from workers.commands.review import ReviewResult, answer_review
 from workers.commands.schema import FIX_SCHEMA, SCHEMA_NAME, FixProposal
@@ -60,6 +61,7 @@ def build_deps(
     help_text: str,
     findings_of: Callable[[str], Finding | None],
     github_web_url: str | None = None,
+    outsiders: OutsiderGate,
 ) -> CommandDeps:
     """``CommandDeps`` for ``job``, with clients scoped to its repository (and its fork)."""
 
@@ -74,6 +76,7 @@ def build_deps(
         help_text=help_text,
         findings_of=findings_of,
         github_web_url=github_web_url,
+        outsiders=outsiders,
     )
 
 
@@ -96,6 +99,7 @@ def run_command(
         help_text=help_text(),
         findings_of=parse_comment_finding,
         github_web_url=runtime.settings.github_web_url,
+        outsiders=RedisOutsiderGate(runtime.redis),
     )
     outcome = handle_command(job, deps)
     log.info("command finished", command=job.command, outcome=outcome)

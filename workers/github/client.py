@@ -25,6 +25,7 @@ from .errors import GitHubError, NotFound, ServerError, TransportError
 from .models import (
     AppIdentity,
     CheckRun,
+    CommentReaction,
     Comparison,
     DraftComment,
     IssueComment,
@@ -217,6 +218,14 @@ class GitHubClient:
 
     def get_review_comment(self, comment_id: int) -> ReviewComment:
         return ReviewComment.from_dict(self._get(f"/pulls/comments/{comment_id}"))
+
+    def list_reactions(self, kind: CommentKind, comment_id: int) -> tuple[CommentReaction, ...]:
+        """The reactions on one comment, every page (an issue or a review comment)."""
+        where = "issues" if kind == "issue_comment" else "pulls"
+        return tuple(
+            CommentReaction.from_dict(r)
+            for r in self._pages(f"/{where}/comments/{comment_id}/reactions")
+        )
 
     def get_permission(self, username: str) -> str:
         """admin, maintain, write, triage, read or none."""

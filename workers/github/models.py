@@ -261,14 +261,17 @@ class TreeEntry:
     mode: str
     type: str  # blob, tree or commit (a submodule)
     sha: str
+    size: int | None = None  # bytes of a blob; GitHub gives no size for trees and submodules
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        size = data.get("size")
         return cls(
             path=str(data["path"]),
             mode=str(data["mode"]),
             type=str(data["type"]),
             sha=str(data["sha"]),
+            size=int(size) if isinstance(size, int) else None,
         )
 
 
@@ -294,6 +297,18 @@ class TreeListing:
     def may_hold(self, path: str) -> bool:
         """Whether ``path`` may be a file of the tree: listed, or the listing was cut."""
         return self.truncated or path in self.files()
+
+
+@dataclass(frozen=True, slots=True)
+class CommentReaction:
+    """One reaction on a comment: who left it and which (``eyes``, ``rocket``, ...)."""
+
+    author_login: str
+    content: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(author_login=_login(data.get("user")), content=str(data.get("content", "")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,9 +207,11 @@ class GitRepo:
     # --- diffs ---------------------------------------------------------------------------
     def diff(self, base: str, head: str, max_patch_bytes: int) -> tuple[FileDiff, ...]:
         """Files changed from ``base`` to ``head`` (two-dot; callers pass the merge base)."""
+        # Unquoted names (GitHub lists them as they are), non-ASCII ones included.
         raw = self.git(
-            "diff", "--no-color", "--no-ext-diff", "-M", "--full-index", base, head
-        ).decode(errors="replace")
+            "-c", "core.quotePath=false",
+            "diff", "--no-color", "--no-ext-diff", "-M", "--full-index", base, head,
+        ).decode(errors="replace")  # fmt: skip
         files: list[FileDiff] = []
         chunks = re.split(r"^(?=diff --git )", raw, flags=re.MULTILINE)
         for chunk in chunks:

@@ -1,5 +1,7 @@
 """Issue comments on pull requests (the conversation tab) and reactions on any comment.
 
+Reactions are listed per comment (every page, ``content`` filters by kind).
+
 An installation with the ``issues`` permission is checked against it; one without
 it reaches a pull request's conversation through ``pull_requests``, as on GitHub.
 Reacting twice with the same content answers 200 with the existing reaction.
@@ -118,3 +120,32 @@ def react_issue(ctx: Ctx) -> tuple[int, Any]:
 @route("POST", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions")
 def react_review(ctx: Ctx) -> tuple[int, Any]:
     return _react(ctx, ctx.state.review_comments, "review_comment")
+
+
+def _reactions_of(
+    ctx: Ctx, items: list[dict[str, Any]], kind: str, where: str
+) -> tuple[int, Any, dict[str, str]]:
+    # Reading reactions needs read access to what the comment is on, as on GitHub.
+    need(ctx, "issues", "read") if "issues" in (
+        ctx.token.permissions if ctx.token else {}
+    ) else need(ctx, "pull_requests", "read")
+    comment = find_item(items, ctx.repo, ctx.params["comment_id"])
+    content = ctx.query.get("content")
+    found = [
+        public(r)
+        for r in ctx.state.reactions
+        if r["_comment"] == (kind, comment["id"]) and content in (None, r["content"])
+    ]
+    assert ctx.repo is not None
+    path = f"/repos/{ctx.repo.full_name}/{where}/comments/{comment['id']}/reactions"
+    return paginate(ctx, path, found)
+
+
+@route("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions")
+def list_issue_comment_reactions(ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
+    return _reactions_of(ctx, ctx.state.issue_comments, "issue_comment", "issues")
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions")
+def list_review_comment_reactions(ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
+    return _reactions_of(ctx, ctx.state.review_comments, "review_comment", "pulls")
