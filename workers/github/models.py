@@ -64,6 +64,9 @@ class PullRequest:
     # The repository's default branch (``base.repo.default_branch``); None when the
     # payload leaves it out. Trusted configuration is read from this branch only.
     default_branch: str | None = None
+    # Where git fetches the base repository (``base.repo.clone_url``; on Enterprise
+    # Server another host or path than the API's). None when the payload leaves it out.
+    clone_url: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -92,6 +95,7 @@ class PullRequest:
             commits=int(data.get("commits", 0)),
             changed_files=int(data.get("changed_files", 0)),
             default_branch=_optional_str(base["repo"].get("default_branch")),
+            clone_url=_optional_str(base["repo"].get("clone_url")),
         )
 
 

@@ -166,6 +166,7 @@ class State:
     rate_windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     token_lifetime: float = 3600.0
     max_patch_bytes: int = 400_000
+    api_prefix: str = ""  # the API's path under the host ("/api/v3" on Enterprise Server)
     clock: Any = time.time
 
     def next_id(self) -> int:
