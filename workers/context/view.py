@@ -39,8 +39,18 @@ class RepoView(Protocol):
         ...
 
     def grep(
-        self, words: Sequence[str], *, limit: int, word: bool = True, paths: Sequence[str] = ()
+        self,
+        words: Sequence[str],
+        *,
+        limit: int,
+        word: bool = True,
+        paths: Sequence[str] = (),
+        regex: bool = False,
     ) -> list[GrepHit]:
         """Lines holding any of ``words`` literally (as whole words when ``word``), in
-        path and line order, at most ``limit``; ``paths`` narrows the search."""
+        path and line order, at most ``limit``; ``paths`` narrows the search.
+
+        ``regex`` reads ``words`` as POSIX extended expressions instead: only for
+        patterns built here from checked identifiers, never for text from the model.
+        """
         ...

@@ -58,8 +58,8 @@ def _grep(
     return hits
 
 
-def _grep_args(words: Sequence[str], word: bool) -> list[str]:
-    args = ["grep", "-z", "-n", "-I", "-F", "--no-color"]
+def _grep_args(words: Sequence[str], word: bool, regex: bool) -> list[str]:
+    args = ["grep", "-z", "-n", "-I", "-E" if regex else "-F", "--no-color"]
     if word:
         args.append("-w")
     for item in words:
@@ -106,11 +106,17 @@ class GitView:
         return _parse_batch(out, wanted)
 
     def grep(
-        self, words: Sequence[str], *, limit: int, word: bool = True, paths: Sequence[str] = ()
+        self,
+        words: Sequence[str],
+        *,
+        limit: int,
+        word: bool = True,
+        paths: Sequence[str] = (),
+        regex: bool = False,
     ) -> list[GrepHit]:
         if not words or limit <= 0:
             return []
-        cmd = ["git", *_grep_args(words, word), self.sha, "--", *paths]
+        cmd = ["git", *_grep_args(words, word, regex), self.sha, "--", *paths]
         return _grep(cmd, self.path, f"{self.sha}:", limit, lambda _: True)
 
 
@@ -170,9 +176,15 @@ class DirView:
         return texts
 
     def grep(
-        self, words: Sequence[str], *, limit: int, word: bool = True, paths: Sequence[str] = ()
+        self,
+        words: Sequence[str],
+        *,
+        limit: int,
+        word: bool = True,
+        paths: Sequence[str] = (),
+        regex: bool = False,
     ) -> list[GrepHit]:
         if not words or limit <= 0:
             return []
-        cmd = ["git", *_grep_args(words, word), "--no-index", "--", *(paths or ["."])]
+        cmd = ["git", *_grep_args(words, word, regex), "--no-index", "--", *(paths or ["."])]
         return _grep(cmd, self.root, "./", limit, lambda p: not set(p.split("/")) & _SKIP_DIRS)
