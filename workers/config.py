@@ -56,6 +56,13 @@ class GitHubSettings(ModelSettings):
     # Seconds to wait for one answer from GitHub; a write that times out may still have
     # landed, and the client looks before writing again.
     github_timeout_seconds: float = Field(default=30.0, ge=1.0, le=300.0)
+    # The repository mirrors (bare partial clones, ``workers.mirror``) live in
+    # DATA_DIR/mirrors and together stay under this many bytes (least recently used
+    # evicted first); a repository larger than this alone is reviewed through the API.
+    # 0: no mirror (contents through the API, searches over the changed files only).
+    mirror_max_bytes: int = Field(default=5 * 1024**3, ge=0)
+    # Tokens of related code (callers, definitions, tests) per segment's prompt; 0: none.
+    context_tokens: int = Field(default=3_000, ge=0, le=50_000)
 
     @field_validator("github_api_url")
     @classmethod

@@ -209,6 +209,20 @@ class RelatedFinder:
             )
 
 
+def plan_context(
+    plan: ReviewPlan,
+    files: Mapping[str, FileDiff],
+    contents: Mapping[str, str],
+    view: RepoView | None,
+    budget: int,
+) -> dict[int, SegmentContext]:
+    """Each segment's related code by segment index; none without a view of the repository."""
+    if view is None:
+        return {}
+    finder = RelatedFinder(view, files, contents, budget=budget)
+    return {ctx.segment: ctx for ctx in finder.for_plan(plan)}
+
+
 def changes_defined(changes: SegmentChanges) -> frozenset[str]:
     """Names the segment's changed files define themselves (their definitions are in view)."""
     return frozenset(d.name for _, d in changes.changed)

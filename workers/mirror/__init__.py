@@ -7,7 +7,7 @@ environment only and holds the exception tree.
 """
 
 from workers.mirror.git import AuthRefused, GitFailed, GitMissing, MirrorError, TooLarge
-from workers.mirror.store import Mirror, TokenSource
+from workers.mirror.store import InstallationTokens, Mirror, RepoMirrors, TokenSource
 from workers.mirror.view import DirView, GitView
 
 __all__ = [
@@ -16,8 +16,10 @@ __all__ = [
     "GitFailed",
     "GitMissing",
     "GitView",
+    "InstallationTokens",
     "Mirror",
     "MirrorError",
+    "RepoMirrors",
     "TokenSource",
     "TooLarge",
 ]

@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
@@ -185,8 +186,34 @@ class Mirror:
             log.info("mirror evicted", mirror=victim.name, freed_bytes=sizes[victim])
 
 
+InstallationTokens = Callable[[int, str, bool], str]
+"""``(installation_id, repository, refresh) -> token``, e.g. ``GitHubApp.installation_token``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepoMirrors:
+    """The mirror and where its tokens come from: what a review needs to open a view."""
+
+    mirror: Mirror
+    tokens: InstallationTokens
+
+    def view(self, installation_id: int, repository: str, clone_url: str, sha: str) -> GitView:
+        """``repository`` at ``sha`` from ``clone_url``; raises ``MirrorError``."""
+        return self.mirror.view(
+            clone_url, sha, lambda refresh: self.tokens(installation_id, repository, refresh)
+        )
+
+
 def _close(handle: IO[str]) -> None:
     handle.close()  # closing the descriptor releases its flock
 
 
-__all__ = ["AuthRefused", "Mirror", "MirrorError", "TokenSource", "TooLarge"]
+__all__ = [
+    "AuthRefused",
+    "InstallationTokens",
+    "Mirror",
+    "MirrorError",
+    "RepoMirrors",
+    "TokenSource",
+    "TooLarge",
+]

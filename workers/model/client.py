@@ -38,7 +38,7 @@ from workers.model.ledger import BudgetLedger, CallContext, CallRecord
 from workers.model.limits import Clock, KeyPool, SystemClock
 from workers.model.result import ModelPrompt, StructuredResult, Tally
 from workers.model.retry import backoff, server_delay, should_retry
-from workers.model.tools import TOOL_DEFINITIONS, ToolHost, run_tool
+from workers.model.tools import ToolHost, run_tool, tool_definitions
 from workers.model.wire import ModelResponse, Usage
 
 log = get_logger("workers.model")
@@ -236,7 +236,7 @@ class ModelClient:
         if config.temperature is not None and not self._refuses_temperature(wire_model):
             body["temperature"] = config.temperature
         if tools is not None:
-            body["tools"] = TOOL_DEFINITIONS
+            body["tools"] = tool_definitions(tools)
             body["include"] = ["reasoning.encrypted_content"]
         return body
 

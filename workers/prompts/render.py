@@ -82,14 +82,23 @@ def render_instructions(repository: str, guidelines: Mapping[str, str]) -> str:
     return template("review_rubric.md").substitute(repository=repository, guidelines=shared)
 
 
+def related_block(related: str, fence: str) -> str:
+    """The data block of related code shown before the diff (``workers.context``), or
+    nothing. It is context for the reader, not part of the diff: findings on it cannot
+    be anchored (``workers.diff.anchor`` places quotes inside the diff's hunks only)."""
+    return f"<<<{fence} context\n{related}{fence}>>>\n\n" if related else ""
+
+
 def render_prompt(
     segment: Segment,
     pull: PullContext,
     guidelines: Mapping[str, str],
     *,
     parts: int = 1,
+    related: str = "",
 ) -> Prompt:
-    """The prompt for one segment; ``parts`` is how many segments the review has."""
+    """The prompt for one segment; ``parts`` is how many segments the review has;
+    ``related`` the segment's related code from the repository, if any."""
     instructions = render_instructions(pull.repository, guidelines)
     commits = "\n".join(
         f"- {clean(message).strip().splitlines()[0] if message.strip() else ''}"
@@ -101,7 +110,7 @@ def render_prompt(
         "commits": commits,
         "diff": clean(segment.text),
     }
-    fence = _fence(list(data.values()))
+    fence = _fence([*data.values(), *([clean(related)] if related else [])])
     text = template("review_input.md").substitute(
         repository=clean(pull.repository),
         head_ref=clean(pull.head_ref),
@@ -109,6 +118,7 @@ def render_prompt(
         part=segment.index + 1,
         parts=max(parts, segment.index + 1),
         fence=fence,
+        related=related_block(clean(related), fence),
         **data,
     )
     key = "codex-review-" + hashlib.sha256(instructions.encode()).hexdigest()[:24]

@@ -24,8 +24,10 @@ and a clock. The steps, in order:
 6. take the diff: the commits since the last reviewed SHA when it is an
    ancestor of the head (compare API), else the whole PR;
 7. head contents of the files to review: an added file is rebuilt from its
-   patch, the others are fetched concurrently, the ``AGENTS.md`` files read
-   meanwhile; plan the segments with them (enclosing scopes, suggestions);
+   patch, the others come from the repository's mirror at the head (else the
+   API, concurrently, and the check run says so), the ``AGENTS.md`` files read
+   meanwhile; plan the segments with them (enclosing scopes, suggestions) and
+   choose each segment's related code from the mirror (``workers.context``);
 8. review all segments (``segments.SegmentReviewer``: content cache, model,
    split-and-retry of a segment whose answer was cut off);
 9. anchor the findings to the PR's diff (not the incremental one: only lines
@@ -63,6 +65,7 @@ from decimal import Decimal
 
 from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
+from workers.context.related import plan_context
 from workers.diff import FileDiff, PlanOptions, anchor_findings, plan_review
 from workers.github.client import GitHubClient
 from workers.github.models import PullFile, PullRequest, Review
@@ -286,6 +289,8 @@ class ReviewFlow:
 
         self.progress.stage("reviewing")
         results = self.reviewer.review(work)
+        if work.tools is not None:
+            work.tools.close()  # the mirror may be evicted again
         laps.lap("review")
         pending = sum(leaf.transient for result in results for leaf in result.leaves)
         if pending and run.may_retry and not run.dry_run:
@@ -327,6 +332,7 @@ class ReviewFlow:
             usage=usage,
             cost_usd=cost,
             incremental=scope.kind == "incremental",
+            context=tuple(work.related.values()),
         )
         if run.dry_run:
             return base
@@ -369,7 +375,8 @@ class ReviewFlow:
             gate_on_p0=config.gate_on_p0,
         )
         output = render_check_output(summary, decided, conclusion=conclusion, allowed_host=host)
-        run.check.finish(conclusion, output.title, output.summary, output.text)
+        summary_text = "\n\n".join((output.summary, *work.notes))
+        run.check.finish(conclusion, output.title, summary_text, output.text)
         laps.lap("check")
         status: OutcomeStatus = "posted" if review_id is not None else "quiet"
         reason = "review posted" if review_id is not None else "nothing new to post"
@@ -412,16 +419,25 @@ class ReviewFlow:
             agents = side.submit(
                 inputs.read_agents, gh, run.default_branch, wanted, concurrency=concurrency
             )
+            mirror, note = inputs.open_mirror(self.deps.mirror, run.job, pull)
             fetched = inputs.fetch_heads(
                 gh,
                 run.head,
                 [p for p in wanted if p not in known],
                 max_bytes=settings.max_file_bytes,
                 concurrency=concurrency,
+                mirror=mirror,
             )
             contents = {**known, **fetched}
             plan = plan_review(diffs, contents, options)
+            related = plan_context(plan, plan.files, contents, mirror, settings.context_tokens)
             agent_texts = agents.result()
+        tools = None
+        if settings.use_tools:
+            close = mirror.close if mirror is not None else None
+            tools = HeadToolHost(gh.get_file, run.head, contents, repo=mirror, on_close=close)
+        elif mirror is not None:
+            mirror.close()
         guidelines = Guidelines.resolve(
             agent_texts, [f.path for segment in plan.segments for f in segment.files]
         )
@@ -443,7 +459,9 @@ class ReviewFlow:
             ),
             guidelines=guidelines,
             language=config.language,
-            tools=HeadToolHost(gh.get_file, run.head, contents) if settings.use_tools else None,
+            tools=tools,
             model=config.model,
             reasoning_effort=config.reasoning_effort,
+            related=related,
+            notes=() if note is None else (note,),
         )

@@ -16,12 +16,15 @@ from typing import Literal
 
 import redis
 
+from workers.context.items import SegmentContext
+from workers.context.related import DEFAULT_CONTEXT_TOKENS
 from workers.diff import Segment
 from workers.diff.plans import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
 from workers.errors import Transient
 from workers.findings import Finding
 from workers.github.client import GitHubClient
 from workers.github.models import DraftComment
+from workers.mirror import RepoMirrors
 from workers.model.client import ModelClient
 from workers.model.wire import Usage
 from workers.review.cache import SegmentCache
@@ -76,11 +79,15 @@ class PipelineSettings:
     # Whose earlier reviews count as the bot's. None: the App's ``<slug>[bot]``; a
     # personal token (``codex-bot review`` with GITHUB_TOKEN) names its user here.
     bot_login: str | None = None
+    # Tokens of related code per segment (``workers.context``); needs the mirror.
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewDeps:
-    """Everything the flow touches. ``github(installation_id, repository)`` gives a client."""
+    """Everything the flow touches. ``github(installation_id, repository)`` gives a client;
+    ``mirror``, when set, gives the head's contents, related code and whole-repository
+    search (``workers.mirror``)."""
 
     github: Callable[[int, str], GitHubClient]
     model: ModelClient
@@ -88,6 +95,7 @@ class ReviewDeps:
     settings: PipelineSettings = PipelineSettings()
     clock: Callable[[], float] = time.time
     cache: SegmentCache | None = None
+    mirror: RepoMirrors | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +161,5 @@ class ReviewOutcome:
     incremental: bool = False
     # Wall seconds per step (read, plan, review, post, check), for the log line only.
     timings: tuple[tuple[str, float], ...] = ()
+    # Related code each segment's prompt showed (``workers.context``), for the dry run.
+    context: tuple[SegmentContext, ...] = ()

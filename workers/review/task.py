@@ -10,6 +10,7 @@ from __future__ import annotations
 from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
 from workers.github.urls import web_host_for
+from workers.mirror import Mirror, RepoMirrors
 from workers.review.cache import SegmentCache
 from workers.review.checkrun import ReviewCheckRun
 from workers.review.flow import ReviewFlow
@@ -33,6 +34,15 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     """
     model = runtime.model.config
     capacity = len(model.keys) * model.limiter.max_concurrency
+    settings = runtime.settings
+    mirrors = None
+    if settings.mirror_max_bytes > 0:
+        mirrors = RepoMirrors(
+            Mirror(settings.data_dir / "mirrors", max_bytes=settings.mirror_max_bytes),
+            lambda installation, repository, refresh: runtime.github.installation_token(
+                installation, repository, refresh=refresh
+            ),
+        )
     return ReviewDeps(
         github=runtime.github.installation_client,
         model=runtime.model,
@@ -40,8 +50,10 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         settings=PipelineSettings(
             web_host=web_host_for(runtime.settings.github_api_url),
             model_concurrency=max(1, min(MAX_MODEL_THREADS, capacity)),
+            context_tokens=settings.context_tokens,
         ),
         cache=SegmentCache(runtime.redis),
+        mirror=mirrors,
     )
 
 
