@@ -80,3 +80,10 @@ def checkout(tmp_path: Path) -> Checkout:
     files = tuple(parse_git_diff(_git(root, "diff")))
     contents = {"pkg/core.py": NEW_CORE}
     return Checkout(root, files, contents, plan_review(files, contents, PlanOptions()))
+
+
+@pytest.fixture
+def diff_file(checkout: Checkout, tmp_path: Path) -> Path:
+    path = tmp_path / "change.diff"
+    path.write_bytes(_git(checkout.root, "diff"))
+    return path

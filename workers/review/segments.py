@@ -227,6 +227,7 @@ def review_local_plan(
     *,
     options: PlanOptions | None = None,
     concurrency: int = 8,
+    related: Mapping[int, SegmentContext] | None = None,
 ) -> LocalReview:
     """Review ``plan``'s segments of a local diff with ``SegmentReviewer``: no GitHub,
     no cache, no tools, no posting.
@@ -240,6 +241,7 @@ def review_local_plan(
         contents=heads,
         context=PullContext(repository="local diff"),
         call=CallContext(0, "local/diff", 0, "0" * 40, "review-diff"),
+        related=related or {},
     )
     results = SegmentReviewer(model, concurrency=concurrency).review(work)
     anchors = anchor_findings([f for r in results for f in r.findings], files, heads)
