@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.e2e
 REPO = "acme/calc"
 
 
+@contextmanager
 def _stack(
     tmp_path: Path, github: GitHubEmulator, openai: ResponsesEmulator, mirror: bool
 ) -> Iterator[ReviewStack]:
@@ -52,7 +54,7 @@ def test_the_planted_bug_is_found_only_with_the_callers_in_the_prompt(
     openai_emulator: ResponsesEmulator,
     mirror: bool,
 ) -> None:
-    for stack in _stack(tmp_path, github_emulator, openai_emulator, mirror):
+    with _stack(tmp_path, github_emulator, openai_emulator, mirror) as stack:
         gh = stack.github
         gh.create_repo(REPO, BASE)
         installation = gh.create_installation(stack.app, "acme", ["calc"])
