@@ -2,9 +2,9 @@
 
 Pure. ``SegmentChanges.of(segment, files, syntaxes)`` gives, per changed file,
 the added lines the segment holds; the definitions those lines fall in; the
-functions and methods whose signature (a line up to ``header_end``) or return
-(a ``return``/``yield`` line) the segment changes, which are the ones whose
-callers matter; and the names the added lines use: calls and base types from
+functions and methods of a modified file whose signature (a line up to
+``header_end``) or return (a ``return``/``yield`` line) the segment changes,
+which are the ones whose callers matter (in an added file every line is new); and the names the added lines use: calls and base types from
 the grammar's references, and constant-case identifiers (``MAX_SIZE``), which
 no reference query names.
 """
@@ -60,7 +60,7 @@ class SegmentChanges:
                 lines.update(x.new for x in hunk_lines if x.kind == "+" and x.new is not None)
         return cls(
             tuple(
-                file_change(path, frozenset(lines), syntaxes[path])
+                file_change(path, frozenset(lines), syntaxes[path], added_file=files[path].is_new)
                 for path, lines in added.items()
                 if lines
             )
@@ -84,7 +84,11 @@ class SegmentChanges:
         return names
 
 
-def file_change(path: str, added: frozenset[int], syntax: FileSyntax) -> FileChange:
+def file_change(
+    path: str, added: frozenset[int], syntax: FileSyntax, *, added_file: bool = False
+) -> FileChange:
+    """``added_file``: the whole file is new, so nothing in it changed shape (its functions
+    are new, or moved from a file the diff shows deleted)."""
     definitions = syntax.definitions()
     holding = [d for d in definitions if any(d.start_line <= n <= d.end_line for n in added)]
     scopes = [d for d in holding if d.kind != "constant"]
@@ -94,7 +98,11 @@ def file_change(path: str, added: frozenset[int], syntax: FileSyntax) -> FileCha
         if not any(o is not d and d.start_line <= o.start_line <= o.end_line <= d.end_line
                    for o in scopes)
     ]  # fmt: skip
-    reshaped = [d for d in scopes if d.kind in _CALLABLE and _reshaped(d, added, syntax.lines)]
+    reshaped = [
+        d
+        for d in scopes
+        if not added_file and d.kind in _CALLABLE and _reshaped(d, added, syntax.lines)
+    ]
     defined = {d.name for d in definitions}
     used = {r.name for r in syntax.references() if r.line in added}
     for number in added:

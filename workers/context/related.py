@@ -7,11 +7,12 @@ For one segment (``RelatedFinder.for_segment``), from its ``SegmentChanges``:
    method whose signature or return the segment changes; found with one
    literal whole-word ``git grep`` of their names, kept only where the file's
    parse tree has a call of that name on that line (files without a grammar:
-   ``name(`` on the line); shown as the call line with two lines around it,
-   within the calling definition;
+   ``name(`` on the line); shown as the call line with the line before and
+   after it, within the calling definition;
 2. definitions: for each name the changed lines use and their file does not
-   define, its definition in another file: one ``git grep -E`` for lines that
-   look like definitions of those names, confirmed by the file's parse tree;
+   define, its definition in another file: one literal whole-word ``git grep``
+   of those names, the lines that look like definitions of them, confirmed by
+   the file's parse tree;
    the definition nearest the using file by path; shown from its first line,
    at most ``DEFINITION_LINES`` lines;
 3. tests: calls of the changed functions (reshaped or not) in test files.
@@ -36,22 +37,37 @@ from workers.context.items import ContextItem, ContextKind, SegmentContext
 from workers.context.view import GrepHit, RepoView
 from workers.diff.patch import FileDiff
 from workers.diff.plans import ReviewPlan, Segment
-from workers.diff.syntax import Definition, FileSyntax, Reference, language_of
+from workers.diff.syntax import EXTENSIONS, Definition, FileSyntax, Reference, language_of
 
 DEFAULT_CONTEXT_TOKENS: Final = 3_000
 DEFINITION_LINES: Final = 12
-AROUND: Final = 2
-MAX_GREP_HITS: Final = 3_000
+AROUND: Final = 1
+MAX_GREP_HITS: Final = 200_000
 MAX_NAMES: Final = 60
-MAX_FILES_PARSED: Final = 400
+# Shares of the budget callers, definitions and tests get first; what is left goes in
+# that order of kinds.
+SHARES: Final = (0.5, 0.35, 0.15)
+_ORDER: Final = {"caller": 0, "definition": 1, "test": 2, "enclosing": 3}
+MAX_FILES_PARSED: Final = 400  # per question
+MAX_FILES_KEPT: Final = 3_000
 _IDENT: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEST_PATH: Final = re.compile(
     r"(^|/)(tests?|__tests__|spec|specs|testing)/|(^|/)test_[^/]*$|_test\.[a-z]+$"
     r"|\.(test|spec)\.[a-z]+$|Tests?\.(java|cs|kt)$|_spec\.rb$|(^|/)conftest\.py$"
 )
-_DEF_KEYWORDS: Final = (
-    "def|class|function|func|fn|const|let|var|type|interface|struct|enum|trait|module|record"
+# Lines that may define a name: after a keyword (def, class, func, const, ...), bound
+# at the start of a line (``NAME = ...``, ``NAME: int = ...``), declared with a type
+# before it (``int name(``), or a C macro. The parse tree has the last word.
+_DEFINES: Final = re.compile(
+    r"\b(?:def|class|function|func|fn|const|let|var|type|interface|struct|enum|trait|module"
+    r"|record|macro)\s+(?:\([^)]*\)\s*)?[*&]?(\w+)"
+    r"|^\s*(?:export\s+)?(?:(?:public|private|protected|static|readonly|final)\s+)*"
+    r"(\w+)\s*(?::[^=]*)?=(?!=)"
+    r"|[\w>\]*&]\s+[*&]?(\w+)\s*\("
+    r"|#define\s+(\w+)"
 )
+SOURCE_PATHS: Final = tuple(f"*{ext}" for ext in sorted(EXTENSIONS))
+HITS_PER_NAME: Final = 1_000
 
 
 def is_test_path(path: str) -> bool:
@@ -64,6 +80,10 @@ class _Parsed:
     definitions: tuple[Definition, ...]
     references: tuple[Reference, ...]
     parsed: bool
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(d.name for d in self.definitions if d.kind in ("function", "method"))
 
 
 class RelatedFinder:
@@ -89,12 +109,38 @@ class RelatedFinder:
             if path in files
         }
         self._parsed: dict[str, _Parsed] = {}
+        self._hits: dict[str, list[GrepHit]] = {}
 
     def for_plan(self, plan: ReviewPlan) -> tuple[SegmentContext, ...]:
-        return tuple(self.for_segment(segment) for segment in plan.segments)
+        """Every segment's context; the names of all segments are searched in one grep."""
+        changes = [SegmentChanges.of(s, self.files, self._syntaxes) for s in plan.segments]
+        if self.budget > 0:
+            self._grep(sorted({n for c in changes for n in _searched(c)}))
+        return tuple(self._context(s, c) for s, c in zip(plan.segments, changes, strict=True))
 
     def for_segment(self, segment: Segment) -> SegmentContext:
-        changes = SegmentChanges.of(segment, self.files, self._syntaxes)
+        return self._context(segment, SegmentChanges.of(segment, self.files, self._syntaxes))
+
+    def _grep(self, names: Sequence[str]) -> list[GrepHit]:
+        """Whole-word hits of ``names`` in source files, at most ``HITS_PER_NAME`` each;
+        only the names not searched before are searched, all in one ``git grep``."""
+        missing = [n for n in dict.fromkeys(names) if n not in self._hits]
+        if missing:
+            found: dict[str, list[GrepHit]] = {n: [] for n in missing}
+            longest_first = sorted(missing, key=len, reverse=True)
+            word = re.compile(rf"(?<![\w$])({'|'.join(map(re.escape, longest_first))})(?![\w$])")
+            for hit in self.view.grep(missing, limit=MAX_GREP_HITS, paths=SOURCE_PATHS):
+                for name in set(word.findall(hit.text)):
+                    if len(found[name]) < HITS_PER_NAME:
+                        found[name].append(hit)
+            self._hits.update(found)
+        seen: dict[tuple[str, int], GrepHit] = {}
+        for name in names:
+            for hit in self._hits[name]:
+                seen.setdefault((hit.path, hit.line), hit)
+        return sorted(seen.values(), key=lambda h: (h.path, h.line))
+
+    def _context(self, segment: Segment, changes: SegmentChanges) -> SegmentContext:
         enclosing = [
             ContextItem(f.path, d.start_line, d.end_line, "enclosing", d.name)
             for f in changes.files
@@ -104,18 +150,23 @@ class RelatedFinder:
             return SegmentContext(segment.index, tuple(enclosing))
         callers, tests = self._calls(changes)
         definitions = self._definitions(changes)
+        kinds = [_round_robin(g) for g in (callers, definitions, tests)]
         chosen: list[ContextItem] = []
-        left_out = 0
         spent = 0
-        for group in (callers, definitions, tests):
-            for item in _round_robin(group):
-                if any(_overlaps(item, other) for other in chosen):
+        # First each kind within its share of the budget, then the rest in order.
+        for share, items in zip((*SHARES, 1.0), (*kinds, [i for k in kinds for i in k])):
+            cap = self.budget * share
+            used = 0
+            for item in items:
+                if item in chosen or any(_overlaps(item, other) for other in chosen):
                     continue
-                if spent + item.tokens > self.budget:
-                    left_out += 1
+                if used + item.tokens > cap or spent + item.tokens > self.budget:
                     continue
                 chosen.append(item)
+                used += item.tokens
                 spent += item.tokens
+        left_out = sum(1 for k in kinds for i in k if i not in chosen)
+        chosen.sort(key=lambda i: _ORDER[i.kind])
         return SegmentContext(segment.index, (*enclosing, *chosen), left_out)
 
     # -- callers and tests ------------------------------------------------------------------
@@ -123,15 +174,10 @@ class RelatedFinder:
         self, changes: SegmentChanges
     ) -> tuple[list[list[ContextItem]], list[list[ContextItem]]]:
         reshaped = _names(d.name for _, d in changes.reshaped)
-        changed = _names(d.name for _, d in changes.changed if d.kind in ("function", "method"))
-        words = sorted(set(reshaped) | set(changed))[:MAX_NAMES]
+        words = _callables(changes)
         if not words:
             return [], []
-        hits = [
-            h
-            for h in self.view.grep(words, limit=MAX_GREP_HITS)
-            if h.path not in self.changed_paths
-        ]
+        hits = [h for h in self._grep(words) if h.path not in self.changed_paths]
         self._load(h.path for h in hits)
         callers: dict[str, list[ContextItem]] = {}
         tests: dict[str, list[ContextItem]] = {}
@@ -140,7 +186,8 @@ class RelatedFinder:
             if parsed is None:
                 continue
             for name in words:
-                if not _calls_on_line(parsed, hit, name):
+                # A file defining the name calls its own, not the changed one.
+                if name in parsed.names or not _calls_on_line(parsed, hit, name):
                     continue
                 test = is_test_path(hit.path)
                 if not test and name not in reshaped:
@@ -153,20 +200,12 @@ class RelatedFinder:
     # -- definitions ------------------------------------------------------------------------
     def _definitions(self, changes: SegmentChanges) -> list[list[ContextItem]]:
         used = changes.used
-        names = [n for n in _names(used) if n not in changes_defined(changes)][:MAX_NAMES]
+        names = _used_elsewhere(changes)
         if not names:
             return []
-        alternation = "|".join(names)
-        patterns = [
-            rf"({_DEF_KEYWORDS})[[:space:]]+(\([^)]*\)[[:space:]]*)?[*&]?({alternation})",
-            rf"^[[:space:]]*(export[[:space:]]+)?({alternation})[[:space:]]*(:[^=]*)?=",
-            rf"[[:alnum:]_>*&]][[:space:]]+[*&]?({alternation})[[:space:]]*\(",
-            rf"#define[[:space:]]+({alternation})",
-        ]
+        wanted = set(names)
         hits = [
-            h
-            for h in self.view.grep(patterns, limit=MAX_GREP_HITS, word=False, regex=True)
-            if h.path not in used.values()
+            h for h in self._grep(names) if h.path not in used.values() and _defines(h.text, wanted)
         ]
         self._load(h.path for h in hits)
         found: dict[str, list[tuple[str, Definition]]] = {}
@@ -198,10 +237,11 @@ class RelatedFinder:
 
     def _load(self, paths: Iterable[str]) -> None:
         """Read and parse the files among ``paths`` not seen yet, in one read."""
-        wanted = [p for p in dict.fromkeys(paths) if p not in self._parsed]
-        wanted = wanted[: max(0, MAX_FILES_PARSED - len(self._parsed))]
+        wanted = [p for p in dict.fromkeys(paths) if p not in self._parsed][:MAX_FILES_PARSED]
         if not wanted:
             return
+        if len(self._parsed) + len(wanted) > MAX_FILES_KEPT:
+            self._parsed.clear()
         for path, text in self.view.read(wanted).items():
             syntax = FileSyntax.from_source(path, text)
             self._parsed[path] = _Parsed(
@@ -221,6 +261,30 @@ def plan_context(
         return {}
     finder = RelatedFinder(view, files, contents, budget=budget)
     return {ctx.segment: ctx for ctx in finder.for_plan(plan)}
+
+
+def _defines(text: str, names: set[str]) -> bool:
+    """Whether ``text`` looks like it defines one of ``names`` (see ``_DEFINES``)."""
+    return any(
+        name in names for match in _DEFINES.finditer(text) for name in match.groups() if name
+    )
+
+
+def _callables(changes: SegmentChanges) -> list[str]:
+    """Names of the changed functions and methods, reshaped ones first."""
+    reshaped = _names(d.name for _, d in changes.reshaped)
+    changed = _names(d.name for _, d in changes.changed if d.kind in ("function", "method"))
+    return [*reshaped, *(n for n in changed if n not in reshaped)][:MAX_NAMES]
+
+
+def _used_elsewhere(changes: SegmentChanges) -> list[str]:
+    """Names the changed lines use and the changed files do not define."""
+    defined = changes_defined(changes)
+    return [n for n in _names(changes.used) if n not in defined][:MAX_NAMES]
+
+
+def _searched(changes: SegmentChanges) -> list[str]:
+    return [*_callables(changes), *_used_elsewhere(changes)]
 
 
 def changes_defined(changes: SegmentChanges) -> frozenset[str]:
