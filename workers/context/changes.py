@@ -4,9 +4,10 @@ Pure. ``SegmentChanges.of(segment, files, syntaxes)`` gives, per changed file,
 the added lines the segment holds; the definitions those lines fall in; the
 functions and methods of a modified file whose signature (a line up to
 ``header_end``) or return (a ``return``/``yield`` line) the segment changes,
-which are the ones whose callers matter (in an added file every line is new); and the names the added lines use: calls and base types from
-the grammar's references, and constant-case identifiers (``MAX_SIZE``), which
-no reference query names.
+which are the ones whose callers matter (in an added file every line is new);
+and the names the added lines use: calls and base types from the grammar's
+references, and constant-case identifiers (``MAX_SIZE``), which no reference
+query names.
 """
 
 from __future__ import annotations

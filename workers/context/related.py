@@ -154,7 +154,8 @@ class RelatedFinder:
         chosen: list[ContextItem] = []
         spent = 0
         # First each kind within its share of the budget, then the rest in order.
-        for share, items in zip((*SHARES, 1.0), (*kinds, [i for k in kinds for i in k])):
+        passes = (*kinds, [i for k in kinds for i in k])
+        for share, items in zip((*SHARES, 1.0), passes, strict=True):
             cap = self.budget * share
             used = 0
             for item in items:
