@@ -127,9 +127,14 @@ class RelatedFinder:
         missing = [n for n in dict.fromkeys(names) if n not in self._hits]
         if missing:
             found: dict[str, list[GrepHit]] = {n: [] for n in missing}
-            longest_first = sorted(missing, key=len, reverse=True)
-            word = re.compile(rf"(?<![\w$])({'|'.join(map(re.escape, longest_first))})(?![\w$])")
-            for hit in self.view.grep(missing, limit=MAX_GREP_HITS, paths=SOURCE_PATHS):
+            # Identifiers only (``_IDENT``): safe to join into one expression.
+            alternation = "|".join(sorted(missing, key=len, reverse=True))
+            pattern = rf"(?<![\w$])({alternation})(?![\w$])"
+            word = re.compile(pattern)
+            hits = self.view.grep(
+                [pattern], limit=MAX_GREP_HITS, word=False, paths=SOURCE_PATHS, regex=True
+            )
+            for hit in hits:
                 for name in set(word.findall(hit.text)):
                     if len(found[name]) < HITS_PER_NAME:
                         found[name].append(hit)

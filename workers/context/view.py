@@ -50,7 +50,7 @@ class RepoView(Protocol):
         """Lines holding any of ``words`` literally (as whole words when ``word``), in
         path and line order, at most ``limit``; ``paths`` narrows the search.
 
-        ``regex`` reads ``words`` as POSIX extended expressions instead: only for
-        patterns built here from checked identifiers, never for text from the model.
+        ``regex`` reads ``words`` as Perl-compatible expressions instead: only for
+        patterns built from checked identifiers, never for text from the model.
         """
         ...

@@ -1,8 +1,10 @@
 """The two ``RepoView``s: a mirror at a commit (``GitView``) and a directory (``DirView``).
 
-Both search with ``git grep`` (fixed strings, never a regular expression: the
-words may come from the model; binary files skipped) and stop reading its
-output at the limit. ``GitView`` reads many files in one ``git cat-file
+Both search with ``git grep`` (fixed strings, never a regular expression, for
+words that may come from the model; a Perl-compatible expression only for
+patterns built from checked identifiers, where one alternation is far faster
+than many ``-e`` words; binary files skipped) and stop reading its output at
+the limit. ``GitView`` reads many files in one ``git cat-file
 --batch`` process; it never fetches (the mirror fetched the commit's blobs
 before handing out the view), so a read needs no token.
 """
@@ -59,7 +61,7 @@ def _grep(
 
 
 def _grep_args(words: Sequence[str], word: bool, regex: bool) -> list[str]:
-    args = ["grep", "-z", "-n", "-I", "-E" if regex else "-F", "--no-color"]
+    args = ["grep", "-z", "-n", "-I", "-P" if regex else "-F", "--no-color"]
     if word:
         args.append("-w")
     for item in words:
