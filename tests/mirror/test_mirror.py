@@ -192,3 +192,24 @@ def test_enterprise_server_clones_from_the_apis_clone_url(
     view = Mirror(tmp_path / "m", max_bytes=50_000_000).view(url, world.head, world.tokens)
     view.close()
     assert "pkg/new.py" in view.paths()
+
+
+def test_the_emulator_serves_fetches_only_and_checks_the_token_like_github(world: World) -> None:
+    import httpx
+
+    from workers.mirror.git import auth_header
+
+    url = world.clone_url() + "/info/refs"
+    token = world.tokens(False)
+    header = {"Authorization": auth_header(token).split(": ", 1)[1]}
+    fetch = httpx.get(url, params={"service": "git-upload-pack"}, headers=header)
+    assert fetch.status_code == 200
+    assert fetch.headers["content-type"] == "application/x-git-upload-pack-advertisement"
+    push = httpx.get(url, params={"service": "git-receive-pack"}, headers=header)
+    assert push.status_code == 403
+    anonymous = httpx.get(url, params={"service": "git-upload-pack"})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == 'Basic realm="GitHub"'
+    world.emulator.state.tokens[token].expires_at = 0
+    expired = httpx.get(url, params={"service": "git-upload-pack"}, headers=header)
+    assert expired.status_code == 401
