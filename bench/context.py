@@ -10,8 +10,11 @@ it plans the review over the new tree, chooses each segment's related code with
 - callers: for every function or method whose signature or return a segment
   changes (``SegmentChanges.reshaped``), its call sites in files the release does
   not change, from an independent index (every file of the tree parsed with
-  tree-sitter, every ``call`` reference of that name); the share of those sites
-  inside a ``caller`` or ``test`` item of that segment's context;
+  tree-sitter, every ``call`` reference of that name in a file that does not
+  define the name itself); the share of those sites inside a ``caller`` or
+  ``test`` item of that segment's context; then the same for the names with at
+  most ``FEW`` such sites (a method named ``get`` or ``join`` has thousands of
+  "call sites" by name, nearly all of them other functions');
 - definitions: the names the segment's changed lines use that are defined in
   another file of the tree (same index); the share with a ``definition`` item;
 - context tokens over diff tokens, and the time to choose the context next to
@@ -41,6 +44,7 @@ from workers.diff.syntax import FileSyntax, language_of
 from workers.mirror import DirView
 
 NPM = ("commander", "11.0.0", "11.1.0")
+FEW = 20
 _SKIP = {".git", "node_modules", "__pycache__"}
 
 
@@ -129,16 +133,18 @@ def measure(label: str, old: Path, new: Path, raw: bytes, budget: int) -> dict[s
     changed = set(plan.files) | {f.old_path for f in files if f.old_path}
     index = build_index(new, changed)
     syntaxes = {p: FileSyntax.from_source(p, t) for p, t in heads.items() if p in plan.files}
-    sites = covered = names = found = 0
+    sites = covered = names = found = few_sites = few_covered = 0
     for segment, context in zip(plan.segments, contexts, strict=True):
         changes = SegmentChanges.of(segment, plan.files, syntaxes)
         shown = [i for i in context.items if i.kind in ("caller", "test")]
         for _, d in changes.reshaped:
             if d.name.startswith("__") and d.name.endswith("__"):
                 continue  # called through the class or an operator, not by name
-            for path, line in index.calls.get(d.name, ()):
-                sites += 1
-                covered += any(i.covers(path, line) for i in shown)
+            calls = index.calls.get(d.name, ())
+            hit = sum(any(i.covers(path, line) for i in shown) for path, line in calls)
+            sites, covered = sites + len(calls), covered + hit
+            if len(calls) <= FEW:
+                few_sites, few_covered = few_sites + len(calls), few_covered + hit
         defs = {i.symbol for i in context.items if i.kind == "definition"}
         for name, user in changes.used.items():
             if index.defined_in.get(name, set()) - {user}:
@@ -150,6 +156,8 @@ def measure(label: str, old: Path, new: Path, raw: bytes, budget: int) -> dict[s
         "segments": len(plan.segments),
         "reshaped call sites": sites,
         "as caller": f"{covered / sites:.0%}" if sites else "-",
+        f"sites of names with <={FEW}": few_sites,
+        "as caller ": f"{few_covered / few_sites:.0%}" if few_sites else "-",
         "names defined elsewhere": names,
         "as definition": f"{found / names:.0%}" if names else "-",
         "context tokens": context_tokens,

@@ -213,3 +213,26 @@ def test_the_emulator_serves_fetches_only_and_checks_the_token_like_github(world
     world.emulator.state.tokens[token].expires_at = 0
     expired = httpx.get(url, params={"service": "git-upload-pack"}, headers=header)
     assert expired.status_code == 401
+
+
+def test_workers_sharing_a_disk_fetch_a_repository_once(world: World, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = world.clone_url()
+    token = world.tokens(False)
+
+    def review(_: int) -> tuple[str, ...]:
+        # A Mirror per worker, one directory for all of them.
+        view = Mirror(tmp_path / "shared", max_bytes=50_000_000).view(
+            url, world.head, lambda refresh: token
+        )
+        try:
+            return view.paths()
+        finally:
+            view.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(review, range(4)))
+    assert all(r == results[0] and "pkg/new.py" in r for r in results)
+    fetches = [r for r in world.emulator.requests if r.path.endswith("/git-upload-pack")]
+    assert len(fetches) == 2  # the commit and its tree's blobs, by the first worker only

@@ -15,13 +15,16 @@ For one segment (``RelatedFinder.for_segment``), from its ``SegmentChanges``:
    the file's parse tree;
    the definition nearest the using file by path; shown from its first line,
    at most ``DEFINITION_LINES`` lines;
-3. tests: calls of the changed functions (reshaped or not) in test files.
+3. tests: calls of the other changed functions in test files (a test calling
+   a reshaped function is among its callers, listed after the other code).
 
-Items are taken in that order of kinds, and within a kind one per symbol in
-turn, so a function called a thousand times does not crowd out the rest,
-until the next item would pass ``budget`` tokens; what does not fit is counted
-in ``left_out``. ``enclosing`` items (the definitions holding the changed
-lines) are listed for the dry run and cost nothing: the diff shows them.
+Each kind first gets its share of ``budget`` (``SHARES``), then what is left
+goes to the kinds in that order; what does not fit is counted in
+``left_out``. Callers come name by name, the function with the fewest call
+sites first (a name called everywhere, like ``get``, is mostly other
+functions' calls); definitions and tests one per symbol in turn.
+``enclosing`` items (the definitions holding the changed lines) are listed for
+the dry run and cost nothing: the diff shows them.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from workers.context.items import ContextItem, ContextKind, SegmentContext
 from workers.context.view import GrepHit, RepoView
 from workers.diff.patch import FileDiff
 from workers.diff.plans import ReviewPlan, Segment
-from workers.diff.syntax import EXTENSIONS, Definition, FileSyntax, Reference, language_of
+from workers.diff.syntax import EXTENSIONS, Definition, FileSyntax, language_of
 
 DEFAULT_CONTEXT_TOKENS: Final = 3_000
 DEFINITION_LINES: Final = 12
@@ -51,6 +54,7 @@ _ORDER: Final = {"caller": 0, "definition": 1, "test": 2, "enclosing": 3}
 MAX_FILES_PARSED: Final = 400  # per question
 MAX_FILES_KEPT: Final = 3_000
 _IDENT: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WORD: Final = re.compile(r"[A-Za-z_$][\w$]*")
 _TEST_PATH: Final = re.compile(
     r"(^|/)(tests?|__tests__|spec|specs|testing)/|(^|/)test_[^/]*$|_test\.[a-z]+$"
     r"|\.(test|spec)\.[a-z]+$|Tests?\.(java|cs|kt)$|_spec\.rb$|(^|/)conftest\.py$"
@@ -78,12 +82,23 @@ def is_test_path(path: str) -> bool:
 class _Parsed:
     lines: tuple[str, ...]
     definitions: tuple[Definition, ...]
-    references: tuple[Reference, ...]
     parsed: bool
 
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(d.name for d in self.definitions if d.kind in ("function", "method"))
+    names: frozenset[str]  # the functions and methods the file defines
+    calls: frozenset[tuple[int, str]] | None  # (line, name) of every call, when asked for
+
+    @classmethod
+    def of(cls, syntax: FileSyntax, *, calls: bool) -> _Parsed:
+        definitions = syntax.definitions()
+        return cls(
+            syntax.lines,
+            definitions,
+            syntax.parsed,
+            frozenset(d.name for d in definitions if d.kind in ("function", "method")),
+            frozenset((r.line, r.name) for r in syntax.references() if r.kind == "call")
+            if calls
+            else None,
+        )
 
 
 class RelatedFinder:
@@ -130,12 +145,11 @@ class RelatedFinder:
             # Identifiers only (``_IDENT``): safe to join into one expression.
             alternation = "|".join(sorted(missing, key=len, reverse=True))
             pattern = rf"(?<![\w$])({alternation})(?![\w$])"
-            word = re.compile(pattern)
             hits = self.view.grep(
                 [pattern], limit=MAX_GREP_HITS, word=False, paths=SOURCE_PATHS, regex=True
             )
             for hit in hits:
-                for name in set(word.findall(hit.text)):
+                for name in set(_WORD.findall(hit.text)).intersection(found):
                     if len(found[name]) < HITS_PER_NAME:
                         found[name].append(hit)
             self._hits.update(found)
@@ -155,7 +169,11 @@ class RelatedFinder:
             return SegmentContext(segment.index, tuple(enclosing))
         callers, tests = self._calls(changes)
         definitions = self._definitions(changes)
-        kinds = [_round_robin(g) for g in (callers, definitions, tests)]
+        # Callers name by name, the functions with fewest call sites first: those are
+        # likely calls of the changed function and can be shown whole; a name called
+        # everywhere (``get``) is mostly other functions' calls and gets what is left.
+        by_size = [i for g in sorted(callers, key=len) for i in g]
+        kinds = [by_size, _round_robin(definitions), _round_robin(tests)]
         chosen: list[ContextItem] = []
         spent = 0
         # First each kind within its share of the budget, then the rest in order.
@@ -184,7 +202,7 @@ class RelatedFinder:
         if not words:
             return [], []
         hits = [h for h in self._grep(words) if h.path not in self.changed_paths]
-        self._load(h.path for h in hits)
+        self._load((h.path for h in hits), calls=True)
         callers: dict[str, list[ContextItem]] = {}
         tests: dict[str, list[ContextItem]] = {}
         for hit in hits:
@@ -200,7 +218,10 @@ class RelatedFinder:
                     continue
                 kind: ContextKind = "test" if test else "caller"
                 item = _window(hit.path, parsed, hit.line, kind, name)
-                (tests if test else callers).setdefault(name, []).append(item)
+                # A test calling a reshaped function is one of its callers too.
+                (callers if name in reshaped else tests).setdefault(name, []).append(item)
+        for items in callers.values():
+            items.sort(key=lambda i: i.kind == "test")  # other code before tests
         return list(callers.values()), list(tests.values())
 
     # -- definitions ------------------------------------------------------------------------
@@ -241,18 +262,20 @@ class RelatedFinder:
             groups.append([ContextItem.build(path, lines, d.start_line, end, "definition", name)])
         return groups
 
-    def _load(self, paths: Iterable[str]) -> None:
-        """Read and parse the files among ``paths`` not seen yet, in one read."""
-        wanted = [p for p in dict.fromkeys(paths) if p not in self._parsed][:MAX_FILES_PARSED]
+    def _load(self, paths: Iterable[str], *, calls: bool = False) -> None:
+        """Read and parse the files among ``paths`` not seen yet (or seen without their
+        calls, when ``calls`` are wanted), in one read."""
+        wanted = [
+            p
+            for p in dict.fromkeys(paths)
+            if p not in self._parsed or (calls and self._parsed[p].calls is None)
+        ][:MAX_FILES_PARSED]
         if not wanted:
             return
         if len(self._parsed) + len(wanted) > MAX_FILES_KEPT:
             self._parsed.clear()
         for path, text in self.view.read(wanted).items():
-            syntax = FileSyntax.from_source(path, text)
-            self._parsed[path] = _Parsed(
-                syntax.lines, syntax.definitions(), syntax.references(), syntax.parsed
-            )
+            self._parsed[path] = _Parsed.of(FileSyntax.from_source(path, text), calls=calls)
 
 
 def plan_context(
@@ -305,10 +328,8 @@ def _names(names: Iterable[str]) -> list[str]:
 
 
 def _calls_on_line(parsed: _Parsed, hit: GrepHit, name: str) -> bool:
-    if parsed.parsed:
-        return any(
-            r.line == hit.line and r.name == name and r.kind == "call" for r in parsed.references
-        )
+    if parsed.calls is not None and parsed.parsed:
+        return (hit.line, name) in parsed.calls
     return re.search(rf"\b{re.escape(name)}\s*\(", hit.text) is not None
 
 
