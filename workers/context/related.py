@@ -13,8 +13,9 @@ For one segment (``RelatedFinder.for_segment``), from its ``SegmentChanges``:
    define, its definition in another file: one literal whole-word ``git grep``
    of those names, the lines that look like definitions of them, confirmed by
    the file's parse tree;
-   the definition nearest the using file by path; shown from its first line,
-   at most ``DEFINITION_LINES`` lines;
+   the definition nearest the using file by path, names defined in the fewest
+   files first; shown from its first line to ``DEFINITION_BODY_LINES`` past
+   its signature;
 3. tests: calls of the other changed functions in test files (a test calling
    a reshaped function is among its callers, listed after the other code).
 
@@ -43,7 +44,7 @@ from workers.diff.plans import ReviewPlan, Segment
 from workers.diff.syntax import EXTENSIONS, Definition, FileSyntax, language_of
 
 DEFAULT_CONTEXT_TOKENS: Final = 3_000
-DEFINITION_LINES: Final = 12
+DEFINITION_BODY_LINES: Final = 3
 AROUND: Final = 1
 MAX_GREP_HITS: Final = 200_000
 MAX_NAMES: Final = 60
@@ -150,7 +151,8 @@ class RelatedFinder:
             )
             for hit in hits:
                 for name in set(_WORD.findall(hit.text)).intersection(found):
-                    if len(found[name]) < HITS_PER_NAME:
+                    # Past the cap, only lines that may define the name are kept.
+                    if len(found[name]) < HITS_PER_NAME or _defines(hit.text, {name}):
                         found[name].append(hit)
             self._hits.update(found)
         seen: dict[tuple[str, int], GrepHit] = {}
@@ -241,13 +243,13 @@ class RelatedFinder:
             if parsed is None:
                 continue
             for d in parsed.definitions:
-                if d.name in used and d.kind != "object":
+                if d.name in wanted and d.kind != "object":
                     found.setdefault(d.name, []).append((path, d))
         groups: list[list[ContextItem]] = []
-        for name in names:
-            candidates = found.get(name)
-            if not candidates:
-                continue
+        # A name defined once in the repository first: a name defined in many files
+        # (``get``, ``copy``) is most often a method of something else, or a builtin.
+        for name in sorted(found, key=lambda n: (len({p for p, _ in found[n]}), n)):
+            candidates = found[name]
             user = used[name]
             path, d = max(
                 candidates,
@@ -258,7 +260,8 @@ class RelatedFinder:
                 ),
             )
             lines = self._parsed[path].lines
-            end = min(d.end_line, d.start_line + DEFINITION_LINES - 1)
+            # The signature and the start of the body (a docstring, the first statements).
+            end = min(d.end_line, max(d.line, d.header_end) + DEFINITION_BODY_LINES)
             groups.append([ContextItem.build(path, lines, d.start_line, end, "definition", name)])
         return groups
 
