@@ -16,7 +16,9 @@ it plans the review over the new tree, chooses each segment's related code with
   most ``FEW`` such sites (a method named ``get`` or ``join`` has thousands of
   "call sites" by name, nearly all of them other functions');
 - definitions: the names the segment's changed lines use that are defined in
-  another file of the tree (same index); the share with a ``definition`` item;
+  another file of the tree (same index) and not by a definition the segment's
+  diff itself changes (whose signature the diff shows as an enclosing scope);
+  the share with a ``definition`` item;
 - context tokens over diff tokens, and the time to choose the context next to
   the time to plan.
 """
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.corpus import CORPUS, ROOT, corpus_diff, corpus_trees
 from workers.context.changes import SegmentChanges
-from workers.context.related import RelatedFinder
+from workers.context.related import RelatedFinder, changes_defined
 from workers.diff import PlanOptions, parse_git_diff, plan_review
 from workers.diff.syntax import FileSyntax, language_of
 from workers.mirror import DirView
@@ -146,8 +148,9 @@ def measure(label: str, old: Path, new: Path, raw: bytes, budget: int) -> dict[s
             if len(calls) <= FEW:
                 few_sites, few_covered = few_sites + len(calls), few_covered + hit
         defs = {i.symbol for i in context.items if i.kind == "definition"}
+        in_diff = changes_defined(changes)
         for name, user in changes.used.items():
-            if index.defined_in.get(name, set()) - {user}:
+            if index.defined_in.get(name, set()) - {user} and name not in in_diff:
                 names += 1
                 found += name in defs
     context_tokens = sum(c.tokens for c in contexts)
