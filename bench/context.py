@@ -3,7 +3,7 @@
 Usage: python bench/context.py [--budget TOKENS] [rich requests flask fastapi django npm]
 
 For each corpus diff (``tests/support/corpus.py``, plus one npm release pair,
-``commander`` 11.0.0 -> 11.1.0, fetched with ``npm pack`` into ``.cache/corpus``)
+``mobx`` 6.9.0 -> 6.10.0 (TypeScript sources), fetched with ``npm pack`` into ``.cache/corpus``)
 it plans the review over the new tree, chooses each segment's related code with
 ``workers.context.RelatedFinder`` over a ``DirView`` of that tree and prints:
 
@@ -45,7 +45,7 @@ from workers.diff import PlanOptions, parse_git_diff, plan_review
 from workers.diff.syntax import FileSyntax, language_of
 from workers.mirror import DirView
 
-NPM = ("commander", "11.0.0", "11.1.0")
+NPM = ("mobx", "6.9.0", "6.10.0")
 FEW = 20
 _SKIP = {".git", "node_modules", "__pycache__"}
 
@@ -56,9 +56,8 @@ class Index:
     defined_in: dict[str, set[str]]
 
 
-def npm_trees() -> tuple[Path, Path] | None:
+def npm_trees(name: str, old: str, new: str) -> tuple[Path, Path] | None:
     """The two releases' package trees, fetched once with ``npm pack``; None offline."""
-    name, old, new = NPM
     trees = []
     for version in (old, new):
         base = ROOT / f"npm-{name}-{version}"
@@ -174,16 +173,21 @@ def measure(label: str, old: Path, new: Path, raw: bytes, budget: int) -> dict[s
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=int, default=3_000)
+    parser.add_argument(
+        "--npm", nargs=3, default=NPM, metavar=("NAME", "OLD", "NEW"), help="the npm pair"
+    )
     parser.add_argument("names", nargs="*", default=[*CORPUS, "npm"])
     args = parser.parse_args()
     rows = []
     for name in args.names:
         if name == "npm":
-            trees = npm_trees()
+            name, old_version, new_version = args.npm
+            trees = npm_trees(name, old_version, new_version)
             if trees is None:
                 continue
             raw = tree_diff(*trees)
-            rows.append(measure(f"{NPM[0]} {NPM[1]}->{NPM[2]}", *trees, raw, args.budget))
+            label = f"{name} {old_version}->{new_version}"
+            rows.append(measure(label, *trees, raw, args.budget))
         else:
             old, new = corpus_trees(name)
             release = CORPUS[name]
