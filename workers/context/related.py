@@ -4,30 +4,30 @@ Pure over a ``RepoView`` (the mirror at the head, or a directory checkout).
 For one segment (``RelatedFinder.for_segment``), from its ``SegmentChanges``:
 
 1. callers: every call, in a file the PR does not change, of a function or
-   method whose signature or return the segment changes (a name found on more
-   than ``CALLER_HITS`` lines, like ``get``, cannot be told from other
-   functions' calls and is left to the model's tools); kept only where the
+   method whose signature or return the segment changes; kept only where the
    file's parse tree has a call of that name on that line and the file does
    not define the name itself; shown as the call line with the line before
    and after it, within the calling definition;
 2. definitions: for each name the changed lines use and the changed
-   definitions do not define, the lines that may define it (``_DEFINES``) in
-   the ``DEFINITION_FILES`` files nearest the using file by path, confirmed by
-   their parse trees; shown from the definition's first line to
-   ``DEFINITION_BODY_LINES`` past its signature;
+   definitions do not define, the lines that may define it (``_DEFINES``),
+   confirmed by their files' parse trees; the definition nearest the using
+   file by path, shown from its first line to ``DEFINITION_BODY_LINES`` past
+   its signature;
 3. tests: calls of the other changed functions in test files (a test calling
    a reshaped function is among its callers, listed after the other code).
 
 All segments' names are found with whole-word ``git grep -P`` alternations of
 identifiers (``for_plan`` asks once for the whole plan), at most
-``HITS_PER_NAME`` lines per name.
+``HITS_PER_NAME`` lines per name (lines that may define the name are kept
+past that).
 
 Each kind first gets its share of ``budget`` (``SHARES``), then what is left
 goes to the kinds in that order; what does not fit is counted in
 ``left_out``. Callers come name by name, the function with the fewest call
-sites first; definitions the names defined in the fewest files first (a name
-defined in many, like ``copy``, is most often something else's method or a
-builtin); tests one per symbol in turn.
+sites first (a name called everywhere, like ``get``, is mostly other
+functions' calls); definitions the names defined in the fewest files first (a
+name defined in many, like ``copy``, is most often something else's method or
+a builtin); tests one per symbol in turn.
 ``enclosing`` items (the definitions holding the changed lines) are listed for
 the dry run and cost nothing: the diff shows them.
 """
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -78,8 +78,6 @@ _DEFINES: Final = re.compile(
 SOURCE_PATHS: Final = tuple(f"*{ext}" for ext in sorted(EXTENSIONS))
 HITS_PER_NAME: Final = 1_000
 NAMES_PER_GREP: Final = 500
-CALLER_HITS: Final = 300
-DEFINITION_FILES: Final = 4
 
 
 def is_test_path(path: str) -> bool:
@@ -213,19 +211,7 @@ class RelatedFinder:
         words = _callables(changes)
         if not words:
             return [], []
-        self._grep(words)
-        # A name on more lines than ``CALLER_HITS`` (``get``, ``join``) cannot be told
-        # from other functions' calls by its name: it is left to the model's tools.
-        words = [w for w in words if len(self._hits[w]) <= CALLER_HITS]
-        hits = sorted(
-            {
-                (h.path, h.line): h
-                for w in words
-                for h in self._hits[w]
-                if h.path not in self.changed_paths
-            }.values(),
-            key=lambda h: (h.path, h.line),
-        )
+        hits = [h for h in self._grep(words) if h.path not in self.changed_paths]
         self._load((h.path for h in hits), calls=True)
         callers: dict[str, list[ContextItem]] = {}
         tests: dict[str, list[ContextItem]] = {}
@@ -254,36 +240,37 @@ class RelatedFinder:
         names = _used_elsewhere(changes)
         if not names:
             return []
-        self._grep(names)
-        # Per name, the files with a line that may define it, nearest the user first.
-        places: dict[str, list[str]] = {}
-        for name in names:
-            user = used[name]
-            paths = {
-                h.path for h in self._hits[name] if h.path != user and _defines(h.text, {name})
-            }
-            if paths:
-                places[name] = sorted(paths, key=_nearest(user))
-        self._load(p for found in places.values() for p in found[:DEFINITION_FILES])
+        wanted = set(names)
+        hits = [
+            h for h in self._grep(names) if h.path not in used.values() and _defines(h.text, wanted)
+        ]
+        self._load(h.path for h in hits)
+        found: dict[str, list[tuple[str, Definition]]] = {}
+        for path in dict.fromkeys(h.path for h in hits):
+            parsed = self._parsed.get(path)
+            if parsed is None:
+                continue
+            for d in parsed.definitions:
+                if d.name in wanted and d.kind != "object":
+                    found.setdefault(d.name, []).append((path, d))
         groups: list[list[ContextItem]] = []
-        # A name defined in one file first: a name defined in many (``get``, ``copy``)
-        # is most often a method of something else, or a builtin.
-        for name in sorted(places, key=lambda n: (len(places[n]), n)):
-            for path in places[name][:DEFINITION_FILES]:
-                parsed = self._parsed.get(path)
-                found = [
-                    d
-                    for d in (parsed.definitions if parsed else ())
-                    if d.name == name and d.kind != "object"
-                ]
-                if parsed is None or not found:
-                    continue
-                d = found[0]
-                # The signature and the start of the body (a docstring, first statements).
-                end = min(d.end_line, max(d.line, d.header_end) + DEFINITION_BODY_LINES)
-                item = ContextItem.build(path, parsed.lines, d.start_line, end, "definition", name)
-                groups.append([item])
-                break
+        # A name defined once in the repository first: a name defined in many files
+        # (``get``, ``copy``) is most often a method of something else, or a builtin.
+        for name in sorted(found, key=lambda n: (len({p for p, _ in found[n]}), n)):
+            candidates = found[name]
+            user = used[name]
+            path, d = max(
+                candidates,
+                key=lambda c: (
+                    language_of(c[0]) == language_of(user),
+                    _shared_prefix(c[0], user),
+                    -len(c[0]),
+                ),
+            )
+            lines = self._parsed[path].lines
+            # The signature and the start of the body (a docstring, the first statements).
+            end = min(d.end_line, max(d.line, d.header_end) + DEFINITION_BODY_LINES)
+            groups.append([ContextItem.build(path, lines, d.start_line, end, "definition", name)])
         return groups
 
     def _load(self, paths: Iterable[str], *, calls: bool = False) -> None:
@@ -376,12 +363,6 @@ def _round_robin(groups: Sequence[Sequence[ContextItem]]) -> list[ContextItem]:
 
 def _overlaps(a: ContextItem, b: ContextItem) -> bool:
     return a.path == b.path and a.start_line <= b.end_line and b.start_line <= a.end_line
-
-
-def _nearest(user: str) -> Callable[[str], tuple[bool, int, int, str]]:
-    """Sort key: paths in ``user``'s language first, then sharing most directories."""
-    language = language_of(user)
-    return lambda p: (language_of(p) != language, -_shared_prefix(p, user), len(p), p)
 
 
 def _shared_prefix(a: str, b: str) -> int:
