@@ -38,6 +38,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from workers.context.changes import SegmentChanges
@@ -158,7 +159,7 @@ class RelatedFinder:
                     [pattern], limit=MAX_GREP_HITS, word=False, paths=SOURCE_PATHS, regex=True
                 )
             for hit in hits:
-                for name in set(_WORD.findall(hit.text)).intersection(found):
+                for name in {w for w in _WORD.findall(hit.text) if w in found}:
                     # Past the cap, only lines that may define the name are kept.
                     if len(found[name]) < HITS_PER_NAME or _defines(hit.text, {name}):
                         found[name].append(hit)
@@ -211,7 +212,11 @@ class RelatedFinder:
         words = _callables(changes)
         if not words:
             return [], []
-        hits = [h for h in self._grep(words) if h.path not in self.changed_paths]
+        hits = [
+            h
+            for h in self._grep(words)
+            if h.path not in self.changed_paths and any(_looks_called(h.text, w) for w in words)
+        ]
         self._load((h.path for h in hits), calls=True)
         callers: dict[str, list[ContextItem]] = {}
         tests: dict[str, list[ContextItem]] = {}
@@ -305,9 +310,13 @@ def plan_context(
 
 def _defines(text: str, names: set[str]) -> bool:
     """Whether ``text`` looks like it defines one of ``names`` (see ``_DEFINES``)."""
-    return any(
-        name in names for match in _DEFINES.finditer(text) for name in match.groups() if name
-    )
+    return not _defined_names(text).isdisjoint(names)
+
+
+@lru_cache(maxsize=100_000)
+def _defined_names(text: str) -> frozenset[str]:
+    """The names ``text`` may define (see ``_DEFINES``); a line is asked about often."""
+    return frozenset(name for match in _DEFINES.finditer(text) for name in match.groups() if name)
 
 
 def _callables(changes: SegmentChanges) -> list[str]:
@@ -336,6 +345,18 @@ def _names(names: Iterable[str]) -> list[str]:
     return sorted(
         {n for n in names if _IDENT.match(n) and not (n.startswith("__") and n.endswith("__"))}
     )
+
+
+def _looks_called(text: str, name: str) -> bool:
+    """Whether ``name`` is followed by ``(`` somewhere in ``text``: files are parsed only
+    for lines that may hold a call."""
+    start = text.find(name)
+    while start >= 0:
+        rest = text[start + len(name) :].lstrip()
+        if rest.startswith("("):
+            return True
+        start = text.find(name, start + 1)
+    return False
 
 
 def _calls_on_line(parsed: _Parsed, hit: GrepHit, name: str) -> bool:
