@@ -69,6 +69,9 @@ def test_a_view_reads_and_searches_the_head_through_one_partial_fetch(
         ]
         assert view.grep(["tot"], limit=10) == []  # whole words only
         assert len(view.grep(["total"], limit=2)) == 2
+        # Tool descriptions carry the scope: the same words for every commit keep the
+        # prompt prefix cacheable across reviews.
+        assert world.head[:7] not in view.scope
     finally:
         view.close()
     config = (view.path / "config").read_text()

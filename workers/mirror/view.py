@@ -80,7 +80,9 @@ class GitView:
 
     @property
     def scope(self) -> str:
-        return f"the whole repository at {self.sha[:12]}"
+        # The same words for every commit: tool descriptions are part of the prompt
+        # prefix the model's cache shares across reviews.
+        return "the whole repository at the reviewed head commit"
 
     def close(self) -> None:
         release, self._release = self._release, None
@@ -151,7 +153,7 @@ class DirView:
 
     @property
     def scope(self) -> str:
-        return f"the whole repository in {self.root.name}"
+        return "the whole repository at the reviewed head commit (a local checkout)"
 
     def paths(self) -> tuple[str, ...]:
         if self._paths is None:
