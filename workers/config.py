@@ -67,6 +67,13 @@ class GitHubSettings(ModelSettings):
     # A finding the model is less sure of than this (0 to 1) is listed in the review
     # body, counted, instead of posted as an inline comment.
     min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    # The repository mirrors (bare partial clones, ``workers.mirror``) live in
+    # DATA_DIR/mirrors and together stay under this many bytes (least recently used
+    # evicted first); a repository larger than this alone is reviewed through the API.
+    # 0: no mirror (contents through the API, searches over the changed files only).
+    mirror_max_bytes: int = Field(default=5 * 1024**3, ge=0)
+    # Tokens of related code (callers, definitions, tests) per segment's prompt; 0: none.
+    context_tokens: int = Field(default=3_000, ge=0, le=50_000)
 
     @field_validator("github_api_url")
     @classmethod

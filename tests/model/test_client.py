@@ -369,6 +369,12 @@ class Host:
         self.calls.append(("search", pattern))
         return self.search_output
 
+    def find_references(self, symbol: str) -> str:
+        self.calls.append(("find_references", symbol))
+        return "app.py:3: helper()"
+
+    search_scope = "the changed files"
+
 
 def test_function_tools_are_answered_and_replayed_statelessly(env: Env) -> None:
     emulator, redis_url, prefix = env
@@ -382,7 +388,7 @@ def test_function_tools_are_answered_and_replayed_statelessly(env: Env) -> None:
     assert review.status == "ok"
     assert host.calls == [("read_file", "app.py", 1, 2), ("search", "helper(")]
     bodies = _bodies(emulator)
-    assert [t["name"] for t in bodies[0]["tools"]] == ["read_file", "search"]
+    assert [t["name"] for t in bodies[0]["tools"]] == ["read_file", "search", "find_references"]
     assert all(t["type"] == "function" and "parameters" in t for t in bodies[0]["tools"])
     assert bodies[0]["include"] == ["reasoning.encrypted_content"]
     assert all("previous_response_id" not in b for b in bodies)

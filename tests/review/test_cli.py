@@ -32,6 +32,7 @@ def env(world: World) -> dict[str, str]:
         "OPENAI_ESCALATION_MODEL": "",
         "REDIS_URL": world.redis_url,
         "GITHUB_TOKEN": "",
+        "DATA_DIR": str(world.github.state.root.parent / "data"),
     }
 
 
@@ -46,6 +47,9 @@ def test_dry_run_prints_the_review_and_posts_nothing(world: World) -> None:
     assert "dry_run" in result.output
     assert world.reviews() == []
     assert world.check_runs() == []
+    # The related code its prompt showed, from the mirror.
+    assert "Segment 1: related code" in result.output
+    assert "enclosing: calc.py:" in result.output
 
 
 def test_without_dry_run_the_review_is_posted(world: World) -> None:

@@ -37,9 +37,11 @@ from codex_common.jobs import ReviewJob
 from codex_common.logs import configure_logging
 from codex_common.settings import ENV_FILE, ConfigError, load_settings
 from workers.config import GitHubSettings, read_private_key
+from workers.context.items import SegmentContext
 from workers.diff import FileDiff, PlanOptions, ReviewPlan
 from workers.github import GitHubApp, GitHubClient, GitHubToken
 from workers.github.errors import GitHubError
+from workers.mirror import InstallationTokens, Mirror, RepoMirrors
 from workers.model import ModelClient, ModelConfig, ModelSettings
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
@@ -146,6 +148,34 @@ def print_draft(console: Console, draft: DraftReview) -> None:
         console.print(comment.body, markup=False, highlight=False)
 
 
+def _fixed_token(token: str) -> InstallationTokens:
+    """A personal token: the same one for every repository, nothing to refresh."""
+
+    def tokens(installation: int, repository: str, refresh: bool) -> str:
+        return token
+
+    return tokens
+
+
+def _app_tokens(app: GitHubApp) -> InstallationTokens:
+    def tokens(installation: int, repository: str, refresh: bool) -> str:
+        return app.installation_token(installation, repository, refresh=refresh)
+
+    return tokens
+
+
+def print_context(console: Console, contexts: Sequence[SegmentContext]) -> None:
+    """Each segment's related code, as ``review-diff --dry-run`` lists it."""
+    for found in contexts:
+        console.rule(f"Segment {found.segment + 1}: related code, {found.tokens} tokens")
+        for item in found.items:
+            console.print(
+                f"{item.kind}: {item.path}:{item.start_line}-{item.end_line} {item.symbol}",
+                markup=False,
+                highlight=False,
+            )
+
+
 def describe(outcome: ReviewOutcome) -> str:
     cost = f"${outcome.cost_usd:.4f}"
     return (
@@ -185,6 +215,7 @@ def review(target: str, dry_run: bool, installation_id: int | None, again: bool)
         sys.exit(1)
     if outcome.draft is not None and dry_run:
         print_draft(Console(), outcome.draft)
+        print_context(Console(), outcome.context)
     console.print(describe(outcome), markup=False, highlight=False)
 
 
@@ -202,9 +233,11 @@ def _run(
     pipeline = PipelineSettings(
         web_url=settings.github_web_url,
         min_confidence=settings.min_confidence,
+        context_tokens=settings.context_tokens,
         outsiders=OutsiderPolicy("review"),
     )
     factory: Callable[[int, str], GitHubClient]
+    tokens: InstallationTokens
     # Either way the client knows who it acts as, and the pipeline finds its own
     # earlier reviews by that login.
     if token is not None:
@@ -212,6 +245,7 @@ def _run(
             token, settings.github_api_url, pool_size=pipeline.github_threads
         ).installation_client
         installation = 0
+        tokens = _fixed_token(token)
     else:
         assert settings.app_id is not None  # checked with the settings
         app = GitHubApp(
@@ -224,6 +258,11 @@ def _run(
             installation_id = app.repo_installation(repository)
         installation = installation_id
         factory = app.installation_client
+        tokens = _app_tokens(app)
+    mirrors = None
+    if settings.mirror_max_bytes > 0:
+        mirror = Mirror(settings.data_dir / "mirrors", max_bytes=settings.mirror_max_bytes)
+        mirrors = RepoMirrors(mirror, tokens)
     with _redis(settings.redis_url) as store:
         model = ModelClient.create(model_config, store)
         deps = ReviewDeps(
@@ -232,6 +271,7 @@ def _run(
             redis=store,
             settings=pipeline,
             cache=SegmentCache(store),
+            mirror=mirrors,
         )
         probe = factory(installation, repository)
         head = probe.get_pull(number).head_sha
@@ -308,8 +348,11 @@ def review_local_diff(
     plan: ReviewPlan,
     fmt: str,
     options: PlanOptions | None = None,
+    *,
+    related: Mapping[int, SegmentContext] | None = None,
 ) -> None:
-    """Review ``plan``'s segments with the model and print the anchored findings."""
+    """Review ``plan``'s segments with the model and print the anchored findings;
+    ``related`` is each segment's related code, shown in its prompt."""
     # The model client logs; only warnings reach the terminal, on stderr, away from the JSON.
     configure_logging("WARNING", "console")
     try:
@@ -320,7 +363,9 @@ def review_local_diff(
     with _redis(settings.redis_url) as store:
         model = ModelClient.create(settings.to_config(), store)
         try:
-            result = review_local_plan(model, files, heads, plan, options=options)
+            result = review_local_plan(
+                model, files, heads, plan, options=options, related=related or {}
+            )
         finally:
             model.close()
     if fmt == "json":

@@ -6,7 +6,10 @@ from the model client's own price table, with ``MODEL_PRICES`` read by the
 worker's own parser (``workers.model.config.parse_prices``), so an estimate and
 a bill use the same prices. The dry run needs no API key; the review does, and
 reads the model section (``ModelSettings``) from the environment and ``.env``.
-``--head DIR`` points at the new tree so enclosing functions can be shown.
+``--head DIR`` points at the new tree so enclosing functions can be shown;
+``--repo DIR`` (a checkout of the head) also adds each segment's related code
+(``context``: callers, definitions, tests; ``workers.context``), as the worker
+finds it in its mirror.
 Without ``--dry-run`` the segments are reviewed by the model
 (``workers.cli.review.review_local_diff``) and the anchored findings printed.
 """
@@ -15,14 +18,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
+from workers.context.items import SegmentContext
+from workers.context.related import DEFAULT_CONTEXT_TOKENS, plan_context
 from workers.diff import PlanOptions, ReviewPlan, parse_git_diff, plan_review
 from workers.diff.plans import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
+from workers.mirror import DirView
 from workers.model.config import DEFAULT_MODEL, parse_prices
 from workers.model.pricing import PriceTable
 from workers.model.wire import Usage
@@ -76,6 +83,21 @@ def plan_to_dict(plan: ReviewPlan, model: str, cost: Decimal | None) -> dict[str
     }
 
 
+def related_context(
+    plan: ReviewPlan, heads: Mapping[str, str], repo: Path, budget: int
+) -> dict[int, SegmentContext]:
+    """Each segment's related code from the checkout ``repo`` of the head."""
+    return plan_context(plan, plan.files, heads, DirView(repo), budget)
+
+
+def add_context(data: dict[str, Any], contexts: Mapping[int, SegmentContext]) -> None:
+    """The dry run's ``context`` and ``context_tokens`` per segment, and their total."""
+    for seg in data["segments"]:
+        found = contexts.get(seg["index"])
+        seg.update(found.to_dict() if found else SegmentContext(seg["index"], ()).to_dict())
+    data["totals"]["context_tokens"] = sum(c.tokens for c in contexts.values())
+
+
 def _read_heads(root: Path, plan_paths: list[str]) -> dict[str, str]:
     contents: dict[str, str] = {}
     for path in plan_paths:
@@ -93,6 +115,11 @@ def _print_text(data: dict[str, Any]) -> None:
             f"segment {seg['index'] + 1}: {len(seg['files'])} file(s), "
             f"{seg['changed_lines']} changed lines, {seg['tokens']} tokens: {files}"
         )
+        for item in seg.get("context", ()):
+            echo(
+                f"  context {item['kind']}: {item['path']}:{item['start_line']}-"
+                f"{item['end_line']} {item['symbol']}"
+            )
     for item in data["not_reviewed"]:
         echo(f"not reviewed: {', '.join(item['files'])}: {item['reason']}")
     for item in data["skipped"]:
@@ -111,6 +138,20 @@ def _print_text(data: dict[str, Any]) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan only; no network.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--head", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A checkout of the head: adds each segment's related code (callers, definitions, "
+    "tests) from the whole repository.",
+)
+@click.option(
+    "--context-tokens",
+    type=int,
+    default=DEFAULT_CONTEXT_TOKENS,
+    show_default=True,
+    envvar="CONTEXT_TOKENS",
+    help="Tokens of related code per segment (with --repo).",
+)
 @click.option("--include", multiple=True, help="Glob of paths to review (gitignore syntax).")
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (gitignore syntax).")
 @click.option("--segment-tokens", type=int, default=DEFAULT_SEGMENT_TOKENS, show_default=True)
@@ -127,6 +168,8 @@ def review_diff(
     dry_run: bool,
     fmt: str,
     head: Path | None,
+    repo: Path | None,
+    context_tokens: int,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     segment_tokens: int,
@@ -137,15 +180,17 @@ def review_diff(
     """Plan (with --dry-run) the review of a git diff read from SOURCE or stdin."""
     raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     files = parse_git_diff(raw)
-    heads = _read_heads(head, [f.path for f in files]) if head is not None else {}
+    tree = head or repo
+    heads = _read_heads(tree, [f.path for f in files]) if tree is not None else {}
     options = PlanOptions(
         include=include, exclude=exclude, segment_tokens=segment_tokens, total_tokens=total_tokens
     )
     plan = plan_review(files, heads, options)
+    contexts = related_context(plan, heads, repo, context_tokens) if repo is not None else {}
     if not dry_run:
         from workers.cli.review import review_local_diff
 
-        review_local_diff(files, heads, plan, fmt, options)
+        review_local_diff(files, heads, plan, fmt, options, related=contexts)
         return
     try:
         table = price_table(prices)
@@ -154,6 +199,8 @@ def review_diff(
             f"invalid price table: it {exc}", param_hint="--prices / MODEL_PRICES"
         ) from None
     data = plan_to_dict(plan, model, estimate_cost(plan, model, table))
+    if repo is not None:
+        add_context(data, contexts)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:

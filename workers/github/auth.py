@@ -207,11 +207,14 @@ class GitHubApp:
         installation_id: int,
         repository: str,
         permissions: Mapping[str, str] = REVIEW_PERMISSIONS,
+        *,
+        refresh: bool = False,
     ) -> str:
-        """A token for one repository of the installation, from the cache while fresh."""
+        """A token for one repository of the installation, from the cache while fresh;
+        ``refresh`` mints a new one (the last one was refused: revoked or expired early)."""
         key = (installation_id, repository, tuple(sorted(permissions.items())))
         with self._lock:
-            cached = self._tokens.get(key)
+            cached = None if refresh else self._tokens.get(key)
             if cached is not None and cached.expires_at - self.refresh_margin > self._clock():
                 return cached.token
             _, data = call(

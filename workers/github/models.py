@@ -67,6 +67,9 @@ class PullRequest:
     # The author's relation to the repository (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR,
     # NONE, ...); never grants access on its own.
     author_association: str | None = None
+    # Where git fetches the base repository (``base.repo.clone_url``; on Enterprise
+    # Server another host or path than the API's). None when the payload leaves it out.
+    clone_url: str | None = None
 
     @property
     def is_fork(self) -> bool:
@@ -96,6 +99,7 @@ class PullRequest:
             changed_files=int(data.get("changed_files", 0)),
             default_branch=_optional_str(base["repo"].get("default_branch")),
             author_association=_optional_str(data.get("author_association")),
+            clone_url=_optional_str(base["repo"].get("clone_url")),
         )
 
 

@@ -41,7 +41,7 @@ from workers.model.ledger import BudgetLedger, CallContext
 from workers.model.limits import Clock, KeyPool, SystemClock
 from workers.model.result import ModelPrompt, StructuredResult, Tally
 from workers.model.send import Sender
-from workers.model.tools import TOOL_DEFINITIONS, ToolHost, run_tool
+from workers.model.tools import ToolHost, run_tool, tool_definitions
 from workers.model.wire import ModelResponse
 
 log = get_logger("workers.model")
@@ -296,6 +296,6 @@ class ModelClient:
         ):
             body["temperature"] = config.temperature
         if tools is not None:
-            body["tools"] = TOOL_DEFINITIONS
+            body["tools"] = tool_definitions(tools)
             body["include"] = ["reasoning.encrypted_content"]
         return body

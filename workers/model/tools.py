@@ -23,9 +23,17 @@ from workers.model.wire import FunctionCall
 class ToolHost(Protocol):
     """Answers tool calls from the PR's head commit. Errors are returned as text, not raised."""
 
+    @property
+    def scope(self) -> str:
+        """Where ``search`` and ``find_references`` look, in words for the model."""
+        ...
+
     def read_file(self, path: str, start_line: int, end_line: int) -> str: ...
 
     def search(self, pattern: str) -> str: ...
+
+    def find_references(self, symbol: str) -> str: ...
+
 
     @property
     def search_scope(self) -> str:
@@ -72,18 +80,41 @@ TOOL_DEFINITIONS: Final[list[dict[str, Any]]] = [
             "properties": {"pattern": {"type": "string"}},
         },
     },
+    {
+        "type": "function",
+        "name": "find_references",
+        "description": (
+            "Find where a function, method, class or constant is defined and used, by "
+            "its name: every line holding the name as a whole word, as path:line: text."
+        ),
+        "strict": True,
+        "parameters": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["symbol"],
+            "properties": {"symbol": {"type": "string"}},
+        },
+    },
 ]
+
+
+def tool_definitions(host: ToolHost) -> list[dict[str, Any]]:
+    """``TOOL_DEFINITIONS`` with the host's search scope added to the searching tools."""
+    return [
+        {**tool, "description": f"{tool['description']} Searches {host.search_scope}."}
+        if tool["name"] in ("search", "find_references")
+        else tool
+        for tool in TOOL_DEFINITIONS
+    ]
 
 
 def tool_notes(host: ToolHost) -> tuple[tuple[str, str], ...]:
     """``(name, description)`` of every tool offered with ``host``, for the instructions:
     each definition's own description, and ``search``'s scope as the host declares it."""
     notes = []
-    for definition in TOOL_DEFINITIONS:
+    for definition in tool_definitions(host):
         name = str(definition["name"])
         description = str(definition["description"])
-        if name == "search":
-            description += f" Here it searches {host.search_scope}."
         notes.append((name, description))
     return tuple(notes)
 
@@ -100,6 +131,11 @@ class _Search(BaseModel):
     pattern: str = Field(min_length=1, max_length=500)
 
 
+class _FindReferences(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    symbol: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
 def run_tool(host: ToolHost, call: FunctionCall, *, max_chars: int) -> str:
     """Answer one function call; bad arguments and unknown tools become error text for the model."""
     try:
@@ -111,6 +147,8 @@ def run_tool(host: ToolHost, call: FunctionCall, *, max_chars: int) -> str:
             output = host.read_file(read.path, read.start_line, read.end_line)
         elif call.name == "search":
             output = host.search(_Search.model_validate(arguments).pattern)
+        elif call.name == "find_references":
+            output = host.find_references(_FindReferences.model_validate(arguments).symbol)
         else:
             return f"error: unknown tool {call.name!r}"
     except (ValueError, ValidationError) as exc:

@@ -190,6 +190,13 @@ class SharedInput:
         return template("review_input.md").substitute(fence=fence, **self.values)
 
 
+def related_block(related: str, fence: str) -> str:
+    """The data block of related code shown before the diff (``workers.context``), or
+    nothing. It is context for the reader, not part of the diff: findings on it cannot
+    be anchored (``workers.diff.anchor`` places quotes inside the diff's hunks only)."""
+    return f"<<<{fence} context\n{related}{fence}>>>\n\n" if related else ""
+
+
 def render_prompt(
     segment: Segment,
     pull: PullContext,
@@ -197,21 +204,26 @@ def render_prompt(
     *,
     parts: int = 1,
     tools: Sequence[ToolNote] = (),
+    related: str = "",
 ) -> Prompt:
     """The prompt for one segment; ``parts`` is how many segments the review has.
 
     ``guidelines`` should be the same for every segment of a review (those of
     all its files) and ``tools`` the tools offered, so that the instructions
-    and the start of the input are the same for every segment.
+    and the start of the input are the same for every segment. ``related`` is the
+    segment's related code from the repository (``workers.context``), shown last
+    before the diff, if any.
     """
     instructions = render_instructions(guidelines, tools)
     shared = SharedInput.of(pull)
     diff = clean(segment.text)
-    fence = choose_fence(shared.data, diff)
+    context = clean(related)
+    fence = choose_fence(shared.data, diff + "\0" + context)
     text = shared.render(fence) + template("review_part.md").substitute(
         part=segment.index + 1,
         parts=max(parts, segment.index + 1),
         fence=fence,
+        related=related_block(context, fence),
         diff=diff,
     )
     return Prompt(

@@ -27,8 +27,10 @@ and a clock. The steps, in order:
 6. take the diff: the commits since the last reviewed SHA when it is an
    ancestor of the head (compare API), else the whole PR;
 7. head contents of the files to review: an added file is rebuilt from its
-   patch, the others are fetched concurrently, the ``AGENTS.md`` files read
-   meanwhile; plan the segments with them (enclosing scopes, suggestions);
+   patch, the others come from the repository's mirror at the head (else the
+   API, concurrently, and the check run says so), the ``AGENTS.md`` files read
+   meanwhile; plan the segments with them (enclosing scopes, suggestions) and
+   choose each segment's related code from the mirror (``workers.context``);
 8. review all segments (``segments.SegmentReviewer``: content cache, model,
    split-and-retry of a segment whose answer was cut off);
 9. anchor the findings to the PR's diff (not the incremental one: only lines
@@ -306,11 +308,14 @@ class ReviewFlow:
             Trusted(run.default_branch, run.listing),
             diffs,
             pr_diffs,
+            self.deps.mirror,
         )
         laps.lap("plan")
 
         self.progress.stage("reviewing")
         results = self.reviewer.review(work)
+        if work.tools is not None:
+            work.tools.close()  # the mirror may be evicted again
         laps.lap("review")
         pending = sum(leaf.transient for result in results for leaf in result.leaves)
         if pending and run.may_retry and not run.dry_run:
@@ -366,6 +371,7 @@ class ReviewFlow:
             usage=usage,
             cost_usd=cost,
             incremental=scope.kind == "incremental",
+            context=tuple(work.related.values()),
         )
         if run.dry_run:
             return base
@@ -413,7 +419,8 @@ class ReviewFlow:
             gate_on_p0=config.gate_on_p0,
         )
         output = render_check_output(summary, decided, conclusion=conclusion, allowed_host=host)
-        run.check.finish(conclusion, output.title, output.summary, output.text)
+        summary_text = "\n\n".join((output.summary, *work.notes))
+        run.check.finish(conclusion, output.title, summary_text, output.text)
         laps.lap("check")
         status: OutcomeStatus = "posted" if review_id is not None else "quiet"
         reason = "review posted" if review_id is not None else "nothing new to post"

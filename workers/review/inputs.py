@@ -6,8 +6,12 @@
   distinct set of errors, in the words of ``render_config_errors``;
 - ``choose_scope``: the whole PR, or the commits since the last reviewed head
   when that is an ancestor of the head (compare API);
+- ``open_mirror``: the repository's mirror at the head (``workers.mirror``),
+  or, when it is not configured or cannot be had (git missing, too large, the
+  fetch refused), nothing and the sentence the check run says about it;
 - ``wanted_paths``, ``fetch_heads``: the files whose head contents the review
-  needs, fetched concurrently; one that cannot be read is reviewed from its
+  needs, from the mirror in one ``git cat-file --batch``, else fetched
+  concurrently through the API; one that cannot be read is reviewed from its
   diff only;
 - ``commit_messages``: the messages of the PR's latest commits, for the
   commit subjects in the prompt, in one request (two at most).
@@ -31,6 +35,7 @@ from workers.diff.patch import FileStatus
 from workers.github.client import GitHubClient
 from workers.github.errors import GitHubError, NotFound
 from workers.github.models import PullFile, PullRequest
+from workers.mirror import AuthRefused, GitMissing, GitView, MirrorError, RepoMirrors, TooLarge
 from workers.review.config import CONFIG_PATH, ConfigErrors, RepoConfig, parse_config
 from workers.review.records import Notices
 from workers.review.render import BODY_BUDGET, code_span
@@ -180,12 +185,58 @@ def wanted_paths(
     return sorted({f.path for segment in rough.segments for f in segment.files})
 
 
+def open_mirror(
+    mirrors: RepoMirrors | None, job: ReviewJob, pull: PullRequest
+) -> tuple[GitView | None, str | None]:
+    """The mirror at the PR's head, or ``None`` and one sentence for the check run saying
+    why the review reads through the API (``None`` too when no mirror is configured)."""
+    if mirrors is None:
+        return None, None
+    if not pull.clone_url:
+        reason = "GitHub gave no clone URL for the repository"
+    else:
+        try:
+            view = mirrors.view(job.installation_id, job.repository, pull.clone_url, pull.head_sha)
+        except MirrorError as exc:
+            log.warning("mirror unavailable: reading through the API", error=str(exc))
+            reason = _mirror_reason(exc)
+        else:
+            return view, None
+    return None, (
+        f"The repository mirror was unavailable ({reason}), so files were read through "
+        "the API and searches covered the changed files only."
+    )
+
+
+def _mirror_reason(exc: MirrorError) -> str:
+    if isinstance(exc, TooLarge):
+        return "the repository is larger than the mirror's size cap"
+    if isinstance(exc, AuthRefused):
+        return "the git fetch was refused"
+    if isinstance(exc, GitMissing):
+        return "git is not installed on the worker"
+    return "the git fetch failed"
+
+
 def fetch_heads(
-    gh: GitHubClient, ref: str, paths: Sequence[str], *, max_bytes: int, concurrency: int
+    gh: GitHubClient,
+    ref: str,
+    paths: Sequence[str],
+    *,
+    max_bytes: int,
+    concurrency: int,
+    mirror: GitView | None = None,
 ) -> dict[str, str]:
-    """Head contents of ``paths`` at ``ref``; a file that cannot be read (or is larger than
+    """Head contents of ``paths`` at ``ref``, from ``mirror`` when given (one process, no
+    API call), else through the API; a file that cannot be read (or is larger than
     ``max_bytes``) is left out and logged: it is still reviewed from its diff, only
     without enclosing scopes and suggestions."""
+    if mirror is not None:
+        texts = mirror.read(paths)
+        for path in paths:
+            if path not in texts:
+                log.warning("head contents unavailable", path=path, problem="not in the mirror")
+        return {p: t for p, t in texts.items() if len(t.encode("utf-8", "replace")) <= max_bytes}
 
     def one(path: str) -> tuple[str, str | None, str | None]:
         try:

@@ -17,12 +17,15 @@ from typing import Literal
 import redis
 
 from workers.config import WorkerSettings
+from workers.context.items import SegmentContext
+from workers.context.related import DEFAULT_CONTEXT_TOKENS
 from workers.diff import Segment
 from workers.diff.plans import DEFAULT_SEGMENT_TOKENS, DEFAULT_TOTAL_TOKENS
 from workers.errors import Transient
 from workers.findings import Finding
 from workers.github.client import GitHubClient
 from workers.github.models import DraftComment
+from workers.mirror import RepoMirrors
 from workers.model.client import ModelClient
 from workers.model.wire import Usage
 from workers.review.cache import SegmentCache
@@ -88,6 +91,8 @@ class PipelineSettings:
     # personal token (``codex-bot review`` with GITHUB_TOKEN) names its user here.
     bot_login: str | None = None
     outsiders: OutsiderPolicy = field(default_factory=OutsiderPolicy)
+    # Tokens of related code per segment (``workers.context``); needs the mirror.
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
 
     @property
     def github_threads(self) -> int:
@@ -110,6 +115,7 @@ def pipeline_settings(settings: WorkerSettings) -> PipelineSettings:
         web_url=settings.github_web_url,
         model_concurrency=max(1, min(MAX_MODEL_THREADS, capacity)),
         min_confidence=settings.min_confidence,
+        context_tokens=settings.context_tokens,
         outsiders=OutsiderPolicy(
             mode=settings.outsider_reviews,
             per_pr_per_day=settings.outsider_reviews_per_pr_per_day,
@@ -120,7 +126,9 @@ def pipeline_settings(settings: WorkerSettings) -> PipelineSettings:
 
 @dataclass(frozen=True, slots=True)
 class ReviewDeps:
-    """Everything the flow touches. ``github(installation_id, repository)`` gives a client."""
+    """Everything the flow touches. ``github(installation_id, repository)`` gives a client;
+    ``mirror``, when set, gives the head's contents, related code and whole-repository
+    search (``workers.mirror``)."""
 
     github: Callable[[int, str], GitHubClient]
     model: ModelClient
@@ -128,6 +136,7 @@ class ReviewDeps:
     settings: PipelineSettings = PipelineSettings()
     clock: Callable[[], float] = time.time
     cache: SegmentCache | None = None
+    mirror: RepoMirrors | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +202,5 @@ class ReviewOutcome:
     incremental: bool = False
     # Wall seconds per step (read, plan, review, post, check), for the log line only.
     timings: tuple[tuple[str, float], ...] = ()
+    # Related code each segment's prompt showed (``workers.context``), for the dry run.
+    context: tuple[SegmentContext, ...] = ()

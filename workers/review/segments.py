@@ -14,10 +14,11 @@ Model failures never raise: they are results with a status and an error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from codex_common.logs import get_logger
+from workers.context.items import SegmentContext
 from workers.diff import FileDiff, PlanOptions, ReviewPlan, Segment, anchor_findings
 from workers.diff.anchor import AnchoredFinding, Unanchored
 from workers.model.client import ModelClient
@@ -49,7 +50,9 @@ class SegmentWork:
 
     ``model`` and ``reasoning_effort`` are the repository's own choice: either
     one pins the call and rules out escalation. ``language`` is the trusted
-    comment language from the default branch's configuration.
+    comment language from the default branch's configuration. ``related`` is each
+    segment's related code from the repository (``workers.context``) by segment
+    index; the halves of a split segment keep their segment's.
     """
 
     plan: ReviewPlan
@@ -62,6 +65,9 @@ class SegmentWork:
     tools: HeadToolHost | None = None
     model: str | None = None
     reasoning_effort: ReasoningEffort | None = None
+    related: Mapping[int, SegmentContext] = field(default_factory=dict)
+    # Sentences for the check run about how the review was made (e.g. without the mirror).
+    notes: tuple[str, ...] = ()
 
 
 class SegmentReviewer:
@@ -114,6 +120,7 @@ class SegmentReviewer:
             review_guidelines(work.plan, work.guidelines, work.language),
             parts=len(work.plan.segments),
             tools=() if work.tools is None else tuple(ToolNote(*n) for n in tool_notes(work.tools)),
+            related=related.render() if (related := work.related.get(segment.index)) else "",
         )
         if covers is None:
             covers = coverage(segment, work.plan.files)
@@ -241,6 +248,7 @@ def review_local_plan(
     *,
     options: PlanOptions | None = None,
     concurrency: int = 8,
+    related: Mapping[int, SegmentContext] | None = None,
 ) -> LocalReview:
     """Review ``plan``'s segments of a local diff with ``SegmentReviewer``: no GitHub,
     no cache, no tools, no posting.
@@ -254,6 +262,7 @@ def review_local_plan(
         contents=heads,
         context=PullContext(repository="local diff"),
         call=CallContext(0, "local/diff", 0, "0" * 40, "review-diff"),
+        related=related or {},
     )
     results = SegmentReviewer(model, concurrency=concurrency).review(work)
     anchors = anchor_findings([f for r in results for f in r.findings], files, heads)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
+from workers.mirror import Mirror, RepoMirrors
 from workers.review.cache import SegmentCache
 from workers.review.checkrun import ReviewCheckRun
 from workers.review.flow import ReviewFlow
@@ -21,12 +22,22 @@ log = get_logger("workers.review")
 
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review flow's dependencies, from the worker's runtime."""
+    settings = runtime.settings
+    mirrors = None
+    if settings.mirror_max_bytes > 0:
+        mirrors = RepoMirrors(
+            Mirror(settings.data_dir / "mirrors", max_bytes=settings.mirror_max_bytes),
+            lambda installation, repository, refresh: runtime.github.installation_token(
+                installation, repository, refresh=refresh
+            ),
+        )
     return ReviewDeps(
         github=runtime.github.installation_client,
         model=runtime.model,
         redis=runtime.redis,
         settings=pipeline_settings(runtime.settings),
         cache=SegmentCache(runtime.redis),
+        mirror=mirrors,
     )
 
 

@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from codex_common.jobs import ReviewJob
+from workers.context.related import plan_context
 from workers.diff import FileDiff, PlanOptions, plan_review
 from workers.github.client import GitHubClient
 from workers.github.models import PullRequest, TreeListing
+from workers.mirror import RepoMirrors
 from workers.model.ledger import CallContext
 from workers.prompts.render import COMMIT_LIMIT, PullContext
 from workers.review import inputs, trusted
@@ -43,8 +45,14 @@ def plan_work(
     source: Trusted,
     diffs: tuple[FileDiff, ...],
     pr_diffs: tuple[FileDiff, ...],
+    mirrors: RepoMirrors | None,
 ) -> SegmentWork:
-    """Head contents and guidelines, the plan, and what its review needs."""
+    """Head contents and guidelines, the plan, and what its review needs.
+
+    Contents come from the repository's mirror at the head when ``mirrors`` can give
+    it (else through the API, and the check run says so); the tool host returned in
+    the work holds the mirror open until it is closed.
+    """
     head = pull.head_sha
     options = PlanOptions(
         include=tuple(config.include),
@@ -68,17 +76,26 @@ def plan_work(
             concurrency=concurrency,
         )
         commits = side.submit(inputs.commit_messages, gh, pull, COMMIT_LIMIT)
+        mirror, note = inputs.open_mirror(mirrors, job, pull)
         fetched = inputs.fetch_heads(
             gh,
             head,
             [p for p in wanted if p not in known],
             max_bytes=settings.max_file_bytes,
             concurrency=concurrency,
+            mirror=mirror,
         )
         contents = {**known, **fetched}
         plan = plan_review(diffs, contents, options)
+        related = plan_context(plan, plan.files, contents, mirror, settings.context_tokens)
         agent_texts = agents.result()
         messages = commits.result()
+    tools = None
+    if settings.use_tools:
+        close = mirror.close if mirror is not None else None
+        tools = HeadToolHost(gh.get_file, head, contents, repo=mirror, on_close=close)
+    elif mirror is not None:
+        mirror.close()
     guidelines = Guidelines.resolve(
         agent_texts, [f.path for segment in plan.segments for f in segment.files]
     )
@@ -99,7 +116,9 @@ def plan_work(
         call=CallContext(job.installation_id, job.repository, job.pr_number, head, job.delivery_id),
         guidelines=guidelines,
         language=config.language,
-        tools=HeadToolHost(gh.get_file, head, contents) if settings.use_tools else None,
+        tools=tools,
         model=config.model,
         reasoning_effort=config.reasoning_effort,
+        related=related,
+        notes=() if note is None else (note,),
     )

@@ -24,7 +24,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import auth, checks, git, headers, hooks, issues, limits, pulls, repos, reviews, schema
+from . import (
+    auth,
+    checks,
+    git,
+    git_http,
+    headers,
+    hooks,
+    issues,
+    limits,
+    pulls,
+    repos,
+    reviews,
+    schema,
+)
 from .api import DOCS, ROUTES, ApiError, Ctx, invalid_request, public
 from .state import RecordedRequest, State
 
@@ -79,9 +92,12 @@ def _fault(state: State, method: str, path: str) -> Any:
 
 
 def make_app(state: State, prefix: str = "") -> Starlette:
+    state.api_prefix = prefix
     async def dispatch(request: Request) -> Response:
         method = request.method
         path = request.url.path
+        if git_http.PATH.match(path):
+            return await git_http.serve(state, request, path)
         if prefix and path.startswith(prefix):
             path = path[len(prefix) :]
         if path.startswith("/_emulator/"):

@@ -25,6 +25,8 @@ def repo_json(ctx: Ctx, repo: Repo) -> dict[str, Any]:
         "fork": repo.fork_of is not None,
         "url": url,
         "html_url": f"{ctx.state.web_url}/{repo.full_name}",
+        # Git's smart HTTP on the same host, outside the API prefix (``git_http``).
+        "clone_url": f"{ctx.base.removesuffix(ctx.state.api_prefix)}/{repo.full_name}.git",
         "default_branch": repo.default_branch,
         "pulls_url": url + "/pulls{/number}",
     }

@@ -177,6 +177,7 @@ class State:
     # API version with 400. It takes a request without a version (and serves the default)
     # or without GitHub's media type; strict, this emulator refuses those with 400 too.
     strict_headers: bool = True
+    api_prefix: str = ""  # the API's path under the host ("/api/v3" on Enterprise Server)
     clock: Any = time.time
 
     def association(self, repo: str, login: str) -> str:

@@ -7,10 +7,11 @@ scopes from an indentation scan (``heuristic``).
 """
 
 from workers.diff.syntax.heuristic import MAX_DEPTH, Scope
-from workers.diff.syntax.languages import LANGUAGES, language_of
+from workers.diff.syntax.languages import EXTENSIONS, LANGUAGES, language_of
 from workers.diff.syntax.tree import Definition, FileSyntax, Reference
 
 __all__ = [
+    "EXTENSIONS",
     "LANGUAGES",
     "MAX_DEPTH",
     "Definition",

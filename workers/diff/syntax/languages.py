@@ -35,6 +35,7 @@ _BY_EXTENSION: Final = {
     ".cs": "c_sharp",
 }
 LANGUAGES: Final = frozenset(_BY_EXTENSION.values())
+EXTENSIONS: Final = frozenset(_BY_EXTENSION)
 
 _PACKAGE: Final = "workers.diff.syntax"
 # Language -> (wheel module, function returning the grammar, query file).

@@ -42,7 +42,9 @@ class Definition:
     """A named definition: ``kind`` is the query's (function, method, class, ...).
 
     ``line`` is the line of the name, ``start_line``/``end_line`` the whole
-    definition's, decorators and annotations included; all 1-based.
+    definition's, decorators and annotations included; ``header_end`` the last
+    line of its signature (parameters, and a brace-opened body's first line),
+    so a change up to it changes how the definition is called; all 1-based.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Definition:
     line: int
     start_line: int
     end_line: int
+    header_end: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,9 @@ class FileSyntax:
                     hosts.pop()
                 if kind == "function" and hosts and hosts[-1].kind in _METHOD_HOSTS:
                     kind = "method"
-                item = Definition(_text(name), kind, name.start_point.row + 1, start, end)
+                item = Definition(
+                    _text(name), kind, name.start_point.row + 1, start, end, _header_end(node, name)
+                )
                 found.append(item)
                 hosts.append(item)
         result = tuple(found)
@@ -212,6 +217,19 @@ def _end_line(node: Node) -> int:
     """The 1-based last line of ``node``; a node ending at a line start ends on the line before."""
     row, column = node.end_point
     return max(node.start_point.row + 1, row + (1 if column else 0))
+
+
+def _header_end(node: Node, name: Node) -> int:
+    """The last signature line of definition ``node``: its parameters' last line, or the
+    line a body opened by a brace starts on, whichever is later; at least the name's."""
+    end = name.start_point.row + 1
+    params = node.child_by_field_name("parameters")
+    if params is not None:
+        end = max(end, params.end_point.row + 1)
+    body = node.child_by_field_name("body")
+    if body is not None and (body.text or b"").startswith(b"{"):
+        end = max(end, body.start_point.row + 1)
+    return min(end, _end_line(node))
 
 
 def _text(node: Node) -> str:
