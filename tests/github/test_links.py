@@ -9,7 +9,15 @@ from collections.abc import Iterator
 import pytest
 
 from codex_common.jobs import CommandJob
-from tests.e2e.fix_helpers import EDIT, REPO, FixWorld, fix_answer, fix_model, fix_seed
+from tests.e2e.fix_helpers import (
+    EDIT,
+    REPO,
+    FixWorld,
+    fix_answer,
+    fix_model,
+    fix_seed,
+    outsider_gate,
+)
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, text
 from workers.commands.dispatch import handle_command
@@ -77,6 +85,7 @@ def fix(
             help_text="help",
             findings_of=lambda _body: None,
             github_web_url=web_url,
+            outsiders=outsider_gate(redis_server.url),
         )
         assert handle_command(job, deps) == "pushed"
         replies = [

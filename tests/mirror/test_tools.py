@@ -33,7 +33,7 @@ def test_without_a_repository_references_are_whole_words_in_the_changed_files() 
     host = HeadToolHost(lambda p, r: None, "0" * 40, changed)
     assert host.find_references("total") == "a.py:1: total = 1\na.py:2: subtotal = total + 2"
     assert host.find_references("tot").startswith("no match for the name 'tot' in only the")
-    assert "this pull request changes" in host.scope
+    assert "changed files" in host.scope
 
 
 def test_the_tool_descriptions_say_what_the_searches_cover(tmp_path: Path) -> None:

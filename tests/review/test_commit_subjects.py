@@ -10,6 +10,7 @@ from githubkit_schemas.v2022_11_28 import models
 from pydantic import TypeAdapter
 
 from tests.emulators.github import GitHubEmulator
+from tests.emulators.github.headers import API_HEADERS
 from tests.github.conftest import seed
 from workers.github.client import GitHubClient
 from workers.github.errors import ServerError
@@ -100,7 +101,7 @@ def test_the_emulator_lists_pull_commits_as_the_openapi_description_says(
     answer = requests.get(
         f"{github_emulator.base_url}/repos/acme/widgets/pulls/{world.number}/commits",
         params={"per_page": 1, "page": 2},
-        headers={"Authorization": f"token {token}"},
+        headers={**API_HEADERS, "Authorization": f"token {token}"},
         timeout=5,
     )
     assert answer.status_code == 200
