@@ -34,24 +34,18 @@ from typing import Any, Literal
 
 import click
 import redis
-import requests
 from github import Auth
 
 from codex_common.cli import WORKER_NEEDS, env_file_option, settings_file, settings_help
 from codex_common.cli import settings_or_exit as _settings_or_exit
 from codex_common.logs import configure_logging
 from codex_common.settings import load_settings
+from workers.cli.plain import github_failure
 from workers.config import WorkerSettings
 from workers.github import GitHubApp
 from workers.github.auth import rest_client, retry_policy
 from workers.github.client import call, next_link
-from workers.github.errors import (
-    AuthError,
-    GitHubError,
-    NotFound,
-    PermissionDenied,
-    TransportError,
-)
+from workers.github.errors import GitHubError
 from workers.model import CallContext, ModelClient
 from workers.model.retry import RetryPolicy
 from workers.redis_server import RedisServer, RedisServerError, find_redis_server
@@ -114,42 +108,6 @@ class Doctor:
 
 
 CheckStep = Callable[[Doctor], "Check | Sequence[Check]"]
-
-
-def transport_reason(exc: BaseException) -> str:
-    """A plain phrase for a request that got no answer."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, requests.Timeout):
-            return "no answer within the timeout"
-        if isinstance(seen, requests.ConnectionError):
-            text = str(seen)
-            if "Name or service not known" in text or "nodename nor servname" in text:
-                return "the host name does not resolve"
-            if "refused" in text:
-                return "the connection was refused"
-            if "SSL" in text or "certificate" in text:
-                return "the TLS handshake failed"
-            return "the connection failed"
-        seen = seen.__cause__ or seen.__context__
-    return "no answer"
-
-
-def github_failure(url: str, exc: GitHubError, app_id: int | None = None) -> str:
-    """One plain sentence for a failed request to GitHub at ``url``."""
-    if isinstance(exc, TransportError):
-        return f"cannot reach GitHub at {url}: {transport_reason(exc)}."
-    if isinstance(exc, AuthError):
-        who = f"APP_ID {app_id} and the private key" if app_id else "the credentials"
-        return (
-            f"GitHub at {url} refused {who}: they do not belong together, the key was "
-            "revoked, or this machine's clock is off."
-        )
-    if isinstance(exc, NotFound):
-        return f"{url} answered 404: is GITHUB_API_URL GitHub's API (https://HOST/api/v3 on GHES)?"
-    if isinstance(exc, PermissionDenied):
-        return f"GitHub at {url} refused the request: {exc.message or 'permission denied'}."
-    return f"GitHub at {url} answered {exc.status or 'an error'}: {exc.message or exc}."
 
 
 def check_broker(doctor: Doctor) -> Check:
