@@ -84,6 +84,9 @@ class WorkerSettings(GitHubSettings):
     # (GitHub keeps 3 days). 0 turns the sweep off.
     redelivery_interval_seconds: int = Field(default=300, ge=0, le=24 * 3600)
     redelivery_lookback_seconds: int = Field(default=6 * 3600, ge=60, le=3 * 24 * 3600)
+    # Prometheus metrics of all the worker's processes, served by its parent; 0: off.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:

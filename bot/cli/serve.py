@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 log = get_logger("bot.cli")
 _T = TypeVar("_T")
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _BROKER = " and REDIS_URL (or CELERY_BROKER_URL)"
 
 
@@ -115,17 +117,30 @@ def web(env_file: Path | None) -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(env_file: Path | None, celery_args: tuple[str, ...]) -> None:
     """Run only a Celery worker (CELERY_ARGS, after --, go to Celery)."""
-    settings = _worker_settings(settings_file(env_file))
+    env_file = settings_file(env_file)
+    _prepare_metrics_dir()
+    settings = _worker_settings(env_file)
     if not settings.redis_url:
         click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
         sys.exit(2)
+    if settings.worker_metrics_port:
+        _port_free_or_exit(settings.worker_metrics_host, settings.worker_metrics_port)
     # Only now the worker's code: a settings error above costs no import of it.
+    from codex_common.jobs import COMMAND_QUEUE, REVIEW_QUEUE
     from workers import runtime
     from workers.celery_app import create_celery, effective_visibility_timeout
+    from workers.metrics import connect_worker_signals
     from workers.tasks import register_tasks, schedule_redelivery
 
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     runtime.configure(settings)
+    connect_worker_signals(
+        settings.worker_metrics_host,
+        settings.worker_metrics_port,
+        settings.redis_url,
+        (REVIEW_QUEUE, COMMAND_QUEUE),
+        lambda: runtime.current().model.keys.parked_count(),
+    )
     app = create_celery(settings.redis_url, settings.limits)
     register_tasks(app)
     schedule_redelivery(app, settings.redelivery_interval_seconds, settings.data_dir)
@@ -154,6 +169,20 @@ def worker(env_file: Path | None, celery_args: tuple[str, ...]) -> None:
         *celery_args,
     ]  # fmt: skip
     app.worker_main(argv)
+
+
+def _prepare_metrics_dir() -> None:
+    """Point ``PROMETHEUS_MULTIPROC_DIR`` at an empty directory before anything imports
+    ``prometheus_client``, so every pool process counts into files the parent serves: the
+    operator's (emptied of an earlier run's files) or a fresh one of this worker's own."""
+    given = os.environ.get(_MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            old.unlink()
+        return
+    os.environ[_MULTIPROC_ENV] = tempfile.mkdtemp(prefix="codex-worker-metrics-")
 
 
 @click.command(epilog=settings_help(WORKER_NEEDS, _BROKER + "; REDELIVERY_INTERVAL_SECONDS"))

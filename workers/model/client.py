@@ -24,6 +24,7 @@ import httpx
 import redis
 
 from codex_common.logs import get_logger
+from workers import metrics
 from workers.model.config import ModelConfig, ReasoningEffort
 from workers.model.errors import (
     ModelError,
@@ -297,6 +298,7 @@ class ModelClient:
                     self._log(answer, body, lease.key_index, started, None)
             finally:
                 self.keys.release(lease, actual)
+            metrics.model_call_failed(str(body["model"]), call.repository)
             if isinstance(error, ModelHTTPError) and error.request_id:
                 tally.request_ids.append(error.request_id)
             if (
@@ -333,6 +335,7 @@ class ModelClient:
             )
             tally.retries += 1
             tally.waited += delay
+            metrics.waited("openai", delay)
             self._clock.sleep(delay)
 
     def _parse(self, answer: httpx.Response) -> ModelResponse:

@@ -20,6 +20,7 @@ from typing import Any, Final, Literal, Self
 
 import redis
 
+from workers import metrics
 from workers.model.wire import Usage
 
 _NANO: Final = Decimal(1_000_000_000)
@@ -142,6 +143,9 @@ class BudgetLedger:
         pipe.rpush(calls, json.dumps(record.to_dict()))
         pipe.expire(calls, _PR_TTL)
         pipe.execute()
+        metrics.model_call(
+            record.model, call.repository, record.usage.to_dict(), float(record.cost_usd)
+        )
 
     def spent(self, repository: str, month: str) -> Decimal:
         raw: Mapping[bytes, bytes] = self._redis.hgetall(self._month(repository, month))

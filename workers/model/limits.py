@@ -276,6 +276,12 @@ class KeyPool:
             self._redis.hset(name, mapping=fields)  # type: ignore[arg-type]
             self._redis.expire(name, 3600)
 
+    def parked_count(self) -> int:
+        """How many keys are parked now (for the workers' metrics)."""
+        now = self._clock.time()
+        states = (self.state(index) for index in range(len(self._keys)))
+        return sum(1 for s in states if s.parked_until is not None and s.parked_until > now)
+
     def park(self, index: int, seconds: float) -> None:
         """Stop choosing a key (quota exhausted) for ``seconds``."""
         name = f"{self._names[index]}:state"
