@@ -98,6 +98,9 @@ def _run_web(settings: WebSettings) -> None:
 @env_file_option
 def web(env_file: Path | None) -> None:
     """Run only the webhook receiver."""
+    # The receiver's metrics are per process (see the README); a multiprocess directory
+    # meant for the workers must not switch its client library into file mode.
+    os.environ.pop(_MULTIPROC_ENV, None)
     env_file = settings_file(env_file)
     settings = _web_settings(env_file)
     if not settings.redis_url:
