@@ -4,6 +4,8 @@ receiver, a real Celery worker with two pool processes counting into
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,7 +93,9 @@ def test_the_workers_metrics_show_the_review_its_model_spend_and_github_calls(
     samples = scrape(url)
     model = "gpt-5-codex-mini"
     assert value(samples, "codex_reviews_total", outcome="posted") == 1
-    assert value(samples, "codex_model_calls_total", model=model, repository=REPO, outcome="ok") == 1
+    assert (
+        value(samples, "codex_model_calls_total", model=model, repository=REPO, outcome="ok") == 1
+    )
     for kind in ("input", "output"):
         tokens = value(samples, "codex_model_tokens_total", model=model, repository=REPO, kind=kind)
         assert tokens > 0, kind
@@ -103,12 +107,15 @@ def test_the_workers_metrics_show_the_review_its_model_spend_and_github_calls(
         status="2xx",
     )
     assert posted == 1
-    assert value(
-        samples,
-        "codex_github_requests_total",
-        endpoint="POST /app/installations/{n}/access_tokens",
-        status="2xx",
-    ) >= 1
+    assert (
+        value(
+            samples,
+            "codex_github_requests_total",
+            endpoint="POST /app/installations/{n}/access_tokens",
+            status="2xx",
+        )
+        >= 1
+    )
     assert 0 < value(samples, "codex_review_latency_seconds_sum") < 30
     assert ("codex_queue_depth", frozenset({("queue", "reviews")})) in samples
     assert value(samples, "codex_queue_depth", queue="reviews") == 0
@@ -116,3 +123,19 @@ def test_the_workers_metrics_show_the_review_its_model_spend_and_github_calls(
     assert value(samples, "codex_model_keys_parked") == 0
     # Counted by the pool processes, served by the parent: the files are per process.
     assert list((stack.root / "metrics").glob("counter_*.db"))
+
+
+def test_the_compose_health_check_command_pings_the_running_worker(stack: ReviewStack) -> None:
+    # docker-compose.yml's worker check, with this worker's name for celery@$HOSTNAME.
+    stack.start_worker("w1")
+    celery = str(Path(sys.executable).parent / "celery")
+
+    def ping(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [celery, "--broker", stack.redis_server.url, "inspect", "ping",
+             "--destination", name, "--timeout", "5"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    assert ping("w1@review-e2e").returncode == 0
+    assert ping("nobody@review-e2e").returncode != 0
