@@ -4,20 +4,24 @@ receiver, a real Celery worker with two pool processes counting into
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.review_support import ReviewStack, pull_request_payload, wait_for
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, findings
-from tests.review.conftest import BASE_FILES, BUG, BUG_QUOTE, HEAD_CALC, REPO
+from tests.review.conftest import BASE_FILES, BUG, BUG_FIX, BUG_QUOTE, HEAD_CALC, REPO
+from workers.cli.stats import stats
 from workers.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.e2e
@@ -139,3 +143,63 @@ def test_the_compose_health_check_command_pings_the_running_worker(stack: Review
 
     assert ping("w1@review-e2e").returncode == 0
     assert ping("nobody@review-e2e").returncode != 0
+
+
+def test_stats_show_the_review_its_findings_an_applied_suggestion_and_its_cost(
+    stack: ReviewStack,
+) -> None:
+    gh = stack.github
+    gh.create_repo(REPO, BASE_FILES)
+    installation = gh.create_installation(stack.app, "acme", ["calc"])
+    head = gh.commit(REPO, "feature", {"calc.py": HEAD_CALC}, "Add mul")
+    number = gh.create_pull(REPO, "feature", title="Add mul", author="alice")
+    stack.openai.add(findings([BUG]), match=BUG_QUOTE)
+    stack.start_web()
+    stack.start_worker()
+    opened = pull_request_payload(
+        "opened", repository=REPO, installation_id=installation, number=number, head_sha=head
+    )
+    assert stack.deliver("pull_request", opened).status_code == 202
+    wait_for(lambda: gh.reviews(REPO, number), 30, "the review", stack)
+
+    # The author applies the suggestion (as GitHub's "Commit suggestion" does) and pushes.
+    applied = gh.commit(
+        REPO, "feature", {"calc.py": HEAD_CALC.replace(BUG_QUOTE, BUG_FIX)}, "Apply suggestion"
+    )
+    sync = pull_request_payload(
+        "synchronize",
+        repository=REPO,
+        installation_id=installation,
+        number=number,
+        head_sha=applied,
+        before=head,
+    )
+    assert stack.deliver("pull_request", sync).status_code == 202
+    store = stack.redis()
+    wait_for(
+        lambda: store.get(f"codex:review:{REPO}#{number}:last") == applied.encode(),
+        30,
+        "the review of the pushed head",
+        stack,
+    )
+
+    env = {"REDIS_URL": stack.redis_server.url, "CODEX_ENV_FILE": ""}
+    result = CliRunner().invoke(stats, ["--format", "json", "--repo", REPO], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (row,) = data["rows"]
+    assert row["repository"] == REPO
+    assert row["reviews"] == 1
+    assert row["findings"] == {"P0": 0, "P1": 1, "P2": 0, "P3": 0}
+    assert row["suggestions"] == 1
+    assert row["suggestions_applied"] == 1
+    assert row["model_calls"] >= 1
+    assert Decimal(row["cost_usd"]) > 0
+    assert row["tokens"]["input"] > 0
+
+    table = CliRunner().invoke(stats, ["--format", "table"], env=env)
+    assert table.exit_code == 0, table.output
+    assert REPO in table.stdout
+    assert "applied" in table.stdout
+    later = CliRunner().invoke(stats, ["--format", "json", "--since", "2999-01"], env=env)
+    assert json.loads(later.stdout)["rows"] == []
