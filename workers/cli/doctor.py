@@ -276,7 +276,8 @@ def check_model(doctor: Doctor) -> list[Check]:
                 if result.status == "ok":
                     checks.append(Check(name, True, f"{where} answers"))
                 else:
-                    checks.append(Check(name, False, f"{where}: {result.error}"))
+                    why = "did not answer" if result.transient else "refused the call"
+                    checks.append(Check(name, False, f"{where} {why} ({result.error})"))
     except (redis.RedisError, RedisServerError) as exc:
         return [Check("model", False, f"not tried: no Redis for the model client ({exc})")]
     return checks
