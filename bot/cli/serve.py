@@ -19,8 +19,10 @@ status 2. An address already in use is one line and exit status 1, and
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -185,7 +187,15 @@ def _prepare_metrics_dir() -> None:
         for old in path.glob("*.db"):
             old.unlink()
         return
-    os.environ[_MULTIPROC_ENV] = tempfile.mkdtemp(prefix="codex-worker-metrics-")
+    made = tempfile.mkdtemp(prefix="codex-worker-metrics-")
+    os.environ[_MULTIPROC_ENV] = made
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:  # not in a forked pool process exiting
+            shutil.rmtree(made, ignore_errors=True)
+
+    atexit.register(remove)
 
 
 @click.command(epilog=settings_help(WORKER_NEEDS, _BROKER + "; REDELIVERY_INTERVAL_SECONDS"))
