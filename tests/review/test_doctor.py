@@ -42,7 +42,7 @@ def test_problems_are_named_in_plain_words(world: World) -> None:
     no_broker = env(world, REDIS_URL="redis://127.0.0.1:1/0")
     result = CliRunner().invoke(doctor, [], env=no_broker)
     assert result.exit_code == 1
-    assert "does not answer" in result.output
+    assert "broker        FAIL  cannot reach Redis at redis://127.0.0.1:1/0" in result.output
 
     missing = env(world)
     del missing["APP_ID"]

@@ -40,7 +40,7 @@ from codex_common.cli import WORKER_NEEDS, env_file_option, settings_file, setti
 from codex_common.cli import settings_or_exit as _settings_or_exit
 from codex_common.logs import configure_logging
 from codex_common.settings import load_settings
-from workers.cli.plain import github_failure
+from workers.cli.plain import github_failure, redis_address, redis_failure
 from workers.config import WorkerSettings
 from workers.github import GitHubApp
 from workers.github.auth import rest_client, retry_policy
@@ -131,12 +131,12 @@ def check_broker(doctor: Doctor) -> Check:
         client.ping()
         policy = client.config_get("maxmemory-policy").get("maxmemory-policy", "unknown")
     except redis.RedisError as exc:
-        return Check("broker", False, f"Redis at {settings.redis_url} does not answer: {exc}")
+        return Check("broker", False, f"{redis_failure(settings.redis_url, exc)} ({exc})")
     finally:
         client.close()
     if policy != "noeviction":
         return Check("broker", False, f"Redis answers but evicts keys ({policy}); set noeviction")
-    return Check("broker", True, f"Redis answers at {settings.redis_url}")
+    return Check("broker", True, f"Redis answers at {redis_address(settings.redis_url)}")
 
 
 def check_github(doctor: Doctor) -> Check:

@@ -64,11 +64,15 @@ def github_failure(url: str, exc: GitHubError, app_id: int | None = None) -> str
     return f"GitHub at {url} answered {exc.status or 'an error'}: {exc.message or exc}."
 
 
+def redis_address(url: str) -> str:
+    """A Redis URL as it may be shown: without user name or password."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+
+
 def redis_failure(url: str, exc: BaseException) -> str:
     """One plain sentence for a Redis that did not answer (the URL without its password)."""
-    parts = urlsplit(url)
-    shown = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
-    return f"cannot reach Redis at {shown}: {transport_reason(exc)}."
+    return f"cannot reach Redis at {redis_address(url)}: {transport_reason(exc)}."
 
 
 def model_failure(url: str, exc: BaseException) -> str:

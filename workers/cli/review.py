@@ -34,13 +34,13 @@ import click
 import redis
 from pydantic import Field, SecretStr, field_validator, model_validator
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codex_common.cli import env_file_option, settings_file, settings_help, settings_or_exit
 from codex_common.jobs import ReviewJob
 from codex_common.logs import configure_logging
 from codex_common.settings import load_settings
 from workers.cli.plain import github_failure, model_failure, redis_failure
+from workers.cli.progress import segment_progress
 from workers.config import GitHubSettings, read_private_key
 from workers.diff import FileDiff, PlanOptions, ReviewPlan
 from workers.github import GitHubApp, GitHubClient, GitHubToken
@@ -53,8 +53,6 @@ from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
 from workers.review.flow import ReviewFlow
 from workers.review.outcome import DraftReview, PipelineSettings, ReviewDeps, ReviewOutcome
-from workers.review.progress import NO_PROGRESS, SegmentStatus
-from workers.review.progress import Progress as PipelineProgress
 from workers.review.segments import LocalReview, review_local_plan
 
 # A person is waiting: two retries (about 6 s), not the worker's five (about 30 s).
@@ -122,29 +120,6 @@ def _redis(url: str | None) -> Iterator[redis.Redis[bytes]]:
         finally:
             client.close()
             server.stop()
-
-
-class _Bar:
-    """The pipeline's ``Progress`` drawn with rich."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task = progress.add_task("reading", total=None)
-        self._total = 0
-
-    def stage(self, name: str) -> None:
-        self._progress.update(self._task, description=name)
-
-    def segments_planned(self, total: int) -> None:
-        self._total = total
-        self._progress.update(self._task, total=total, completed=0)
-
-    def segment_done(self, label: str, status: SegmentStatus) -> None:
-        self._progress.advance(self._task)
-
-    def segments_added(self, count: int) -> None:
-        self._total += count
-        self._progress.update(self._task, total=self._total)
 
 
 def print_draft(console: Console, draft: DraftReview) -> None:
@@ -277,27 +252,10 @@ def _run(
             trigger="command" if again else "synchronize",
         )
         try:
-            with _progress() as bar:
+            with segment_progress() as bar:
                 return ReviewFlow(deps, progress=bar).run(job, dry_run=dry_run)
         finally:
             model.close()
-
-
-@contextmanager
-def _progress() -> Iterator[PipelineProgress]:
-    """A transient bar over segments on stderr when it is a terminal; nothing otherwise."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield NO_PROGRESS
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        yield _Bar(bar)
 
 
 # -- codex-bot review-diff (without --dry-run) ---------------------------------------------------
@@ -365,7 +323,7 @@ def review_local_diff(
         with _redis(settings.redis_url) as store:
             model = ModelClient.create(config, store)
             try:
-                with _progress() as bar:
+                with segment_progress() as bar:
                     result = review_local_plan(
                         model, files, heads, plan, options=options, progress=bar
                     )
