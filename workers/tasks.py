@@ -248,7 +248,11 @@ def review_sender(app: Celery) -> Callable[[ReviewJob], bool]:
 
     def send(job: ReviewJob) -> bool:
         try:
-            app.send_task(REVIEW_TASK, kwargs={"job": job.to_dict()})
+            app.send_task(
+                REVIEW_TASK,
+                kwargs={"job": job.to_dict()},
+                headers={metrics.ACCEPTED_HEADER: time.time()},
+            )
         except OperationalError as exc:
             log.error("review job not queued", error=str(exc), review_key=job.key)
             return False
