@@ -1,7 +1,7 @@
 """ASGI factory for uvicorn (``bot.asgi:app_from_env``, with ``factory=True``).
 
 Each uvicorn worker process calls it once at start-up: settings are read from
-the environment and ``.env`` then, never at import.
+the environment and the settings file ``codex-bot web`` chose then, never at import.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import gc
 from bot.config import WebSettings, load_settings
 from bot.main import Receiver, create_app
 from codex_common.logs import configure_logging
-from codex_common.settings import ENV_FILE
+from codex_common.settings import find_env_file
 
 
 def app_from_env() -> Receiver:
-    settings = load_settings(WebSettings, env_file=ENV_FILE)
+    settings = load_settings(WebSettings, env_file=find_env_file())
     configure_logging(
         settings.log_level,
         settings.log_format,

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,6 +99,10 @@ class MessageFactory:
             "root_id": job_id,
             "argsrepr": "()",
             "kwargsrepr": job.key,
+            # When the receiver accepted the delivery: the workers' queue age and
+            # delivery-to-review latency metrics read it (a Celery header reaches
+            # ``task.request``).
+            "codex_accepted_at": time.time(),
         }
         properties = {
             "correlation_id": job_id,

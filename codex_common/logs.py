@@ -184,12 +184,18 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
 
 def configure_logging(
     level: str = "INFO",
-    fmt: str = "json",
+    fmt: str | None = None,
     secrets: Iterable[str] = (),
     stream: TextIO | None = None,
 ) -> Redactor:
-    """Install the handler on the root logger (replacing earlier ones) and configure structlog."""
+    """Install the handler on the root logger (replacing earlier ones) and configure structlog.
+
+    ``fmt`` ``None`` (``LOG_FORMAT`` unset): readable lines when the stream is a
+    terminal, JSON lines otherwise."""
     redactor = Redactor(secrets)
+    out = stream or sys.stderr
+    if fmt is None:
+        fmt = "console" if _isatty(out) else "json"
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -205,7 +211,7 @@ def configure_logging(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redactor, renderer],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -227,6 +233,13 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     return redactor
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real stream
+        return False
 
 
 def get_logger(name: str) -> Any:

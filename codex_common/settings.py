@@ -1,15 +1,18 @@
 """What every settings class shares: ``ConfigError``, ``load_settings`` and the validators.
 
 Settings classes never read a ``.env`` file by themselves: the command-line
-entry points pass it (``load_settings(cls, env_file=".env")``), so settings
-built anywhere else (tests, library use) see the environment and their
-arguments only. ``load_settings`` turns a validation failure into one
+entry points pass the one ``find_env_file`` chose (``--env-file`` or
+``CODEX_ENV_FILE``, else ``.env`` in the working directory, else ``.env`` at the
+project root), so settings built anywhere else (tests, library use) see the
+environment and their arguments only. ``load_settings`` turns a validation failure into one
 ``ConfigError`` line that names the environment variable and never echoes the
 value, which may be the secret itself.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -19,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ENV_FILE",
+    "ENV_FILE_VARIABLE",
     "MIN_SECRET_LENGTH",
     "PLACEHOLDERS",
     "BaseProcessSettings",
@@ -26,6 +30,7 @@ __all__ = [
     "LogFormat",
     "LogLevel",
     "check_redis_url",
+    "find_env_file",
     "load_settings",
     "refuse_placeholders",
     "split_secrets",
@@ -65,14 +70,50 @@ MIN_SECRET_LENGTH: Final = 16
 REDIS_SCHEMES: Final = ("redis", "rediss")
 # Query parameters both the receiver and the worker's broker transport honour.
 REDIS_QUERY: Final = frozenset({"db", "ssl_cert_reqs", "ssl_ca_certs"})
-# What the command-line entry points pass to ``load_settings``: ``.env`` in the working directory.
+# The name of the settings file the command-line entry points look for (``find_env_file``).
 ENV_FILE: Final = ".env"
+# An explicit settings file; ``--env-file`` sets it, so child processes read the same file.
+ENV_FILE_VARIABLE: Final = "CODEX_ENV_FILE"
+# The checkout this package runs from (``pyproject.toml`` beside the packages), if any.
+_PROJECT_ROOT: Final = Path(__file__).resolve().parents[1]
 
 _S = TypeVar("_S", bound=BaseSettings)
 
 
 class ConfigError(Exception):
     """A setting is missing or wrong. ``str()`` is one line naming the setting."""
+
+
+def find_env_file(
+    explicit: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    project_root: Path | None = _PROJECT_ROOT,
+) -> Path | None:
+    """The settings file a command reads, or ``None`` when there is none.
+
+    In order: ``explicit`` (``--env-file``), then ``CODEX_ENV_FILE``, which must
+    name an existing file (``ConfigError`` otherwise); then ``.env`` in ``cwd``;
+    then ``.env`` at the project root (a checkout: ``pyproject.toml`` beside the
+    packages). The result is absolute, so processes started from elsewhere read
+    the same file.
+    """
+    env = os.environ if environ is None else environ
+    chosen = explicit if explicit else env.get(ENV_FILE_VARIABLE) or None
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"settings file {chosen} does not exist")
+        return path.resolve()
+    here = (cwd or Path.cwd()) / ENV_FILE
+    if here.is_file():
+        return here.resolve()
+    if project_root is not None and (project_root / "pyproject.toml").is_file():
+        root = project_root / ENV_FILE
+        if root.is_file():
+            return root.resolve()
+    return None
 
 
 def load_settings(cls: type[_S], *, env_file: str | Path | None = None, **overrides: Any) -> _S:
@@ -151,12 +192,18 @@ class BaseProcessSettings(BaseSettings):
     )
     data_dir: Path = Path("data")
     log_level: LogLevel = "INFO"
-    log_format: LogFormat = "json"
+    # Unset: readable lines when stderr is a terminal, JSON lines otherwise.
+    log_format: LogFormat | None = None
 
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
         return check_redis_url(value)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _empty_format_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -125,6 +125,10 @@ class WorkerSettings(GitHubSettings):
             return None
         return value
 
+    # Prometheus metrics of all the worker's processes, served by its parent; 0: off.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:
         self.private_key_pem()  # raises a ValueError naming the setting

@@ -52,6 +52,7 @@ from codex_common.jobs import (
     ReviewJob,
 )
 from codex_common.logs import get_logger
+from workers import metrics
 from workers.commands.wiring import answer_failed_command, answer_review_command, run_command
 from workers.failures import CRASHED, Failure, describe, retry_delay
 from workers.github.errors import GitHubError
@@ -206,6 +207,7 @@ def review_and_answer(job: ReviewJob, runtime: Runtime) -> None:
 
 def review_gave_up(job: ReviewJob, runtime: Runtime, failure: Failure, minutes: int) -> None:
     """The review's check run says why it gave up; a ``/codex review`` comment is answered."""
+    metrics.review_ended("failed")
     report_review_failure(job, runtime, failure.text, retried_minutes=minutes)
     answer_review_command(job, None, runtime, failure.text)
 
@@ -246,7 +248,11 @@ def review_sender(app: Celery) -> Callable[[ReviewJob], bool]:
 
     def send(job: ReviewJob) -> bool:
         try:
-            app.send_task(REVIEW_TASK, kwargs={"job": job.to_dict()})
+            app.send_task(
+                REVIEW_TASK,
+                kwargs={"job": job.to_dict()},
+                headers={metrics.ACCEPTED_HEADER: time.time()},
+            )
         except OperationalError as exc:
             log.error("review job not queued", error=str(exc), review_key=job.key)
             return False
@@ -275,7 +281,7 @@ def register_tasks(app: Celery) -> None:
     send_review = review_sender(app)
 
     def review(task: Task, job: Mapping[str, Any]) -> str:
-        return run_guarded(
+        outcome = run_guarded(
             job,
             ReviewJob.from_dict,
             review_and_answer,
@@ -283,6 +289,9 @@ def register_tasks(app: Celery) -> None:
             retry=_retrier(task),
             give_up=review_gave_up,
         )
+        if outcome in (Outcome.RAN.value, "gave_up"):
+            metrics.review_latency(getattr(task.request, metrics.ACCEPTED_HEADER, None))
+        return outcome
 
     def command(task: Task, job: Mapping[str, Any]) -> str:
         return run_guarded(

@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "review": ("workers.cli.review", "Review one pull request now: codex-bot review OWNER/REPO#N."),
     "review-diff": ("workers.cli.review_diff", "Review or plan a local diff: PATH or - for stdin."),
     "doctor": ("workers.cli.doctor", "Check configuration, key, broker, GitHub and the model."),
+    "stats": ("workers.cli.stats", "Reviews, findings, applied suggestions and spend per month."),
 }
 
 

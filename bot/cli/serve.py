@@ -10,18 +10,26 @@
   under ``DATA_DIR/redis``, so queued jobs survive a restart with nothing else
   installed.
 
-Each reads the environment and ``.env`` in the working directory. A wrong or
-missing setting prints one line naming it and exits with status 2.
+Each reads the environment and one settings file (``--env-file``, else
+``.env`` in the working directory, else at the project root) and says which on
+stderr. A wrong or missing setting prints one line naming it and exits with
+status 2. An address already in use is one line and exit status 1, and
+``serve`` exits 1 when one of its processes fails.
 """
 
 from __future__ import annotations
 
+import atexit
+import errno
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -31,23 +39,45 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from bot.config import WebSettings
+from codex_common.cli import (
+    SERVE_NEEDS,
+    WEB_NEEDS,
+    WORKER_NEEDS,
+    env_file_option,
+    settings_file,
+    settings_help,
+    settings_or_exit,
+)
 from codex_common.logs import configure_logging, get_logger
-from codex_common.settings import ENV_FILE, ConfigError, load_settings
+from codex_common.settings import load_settings
 
 if TYPE_CHECKING:
     from workers.config import WorkerSettings
 
 log = get_logger("bot.cli")
 _T = TypeVar("_T")
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_BROKER = " and REDIS_URL (or CELERY_BROKER_URL)"
 
 
-def _settings_or_exit(build: Callable[[], _T]) -> _T:
-    """``build()``, or one line naming the setting on stderr and exit status 2."""
-    try:
-        return build()
-    except ConfigError as exc:
-        click.echo(f"codex-bot: {exc}", err=True)
-        sys.exit(2)
+def _web_settings(env_file: Path | None) -> WebSettings:
+    return settings_or_exit(
+        lambda: load_settings(WebSettings, env_file=env_file), env_file, WEB_NEEDS
+    )
+
+
+def _port_free_or_exit(host: str, port: int) -> None:
+    """Exit 1 with one line when ``host:port`` cannot be listened on (another process holds
+    it), before anything is started; uvicorn binds with ``SO_REUSEADDR`` too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            click.echo(f"codex-bot: cannot listen on {host}:{port}: {reason}", err=True)
+            sys.exit(1)
 
 
 def _run_web(settings: WebSettings) -> None:
@@ -79,29 +109,45 @@ def _run_web(settings: WebSettings) -> None:
     serve(config)
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-def web() -> None:
+@click.command(epilog=settings_help(WEB_NEEDS, _BROKER + "; optional HOST, PORT, WEB_WORKERS"))
+@env_file_option
+def web(env_file: Path | None) -> None:
     """Run only the webhook receiver."""
-    settings = _settings_or_exit(lambda: load_settings(WebSettings, env_file=ENV_FILE))
+    # The receiver's metrics are per process (see the README); a multiprocess directory
+    # meant for the workers must not switch its client library into file mode.
+    os.environ.pop(_MULTIPROC_ENV, None)
+    env_file = settings_file(env_file)
+    settings = _web_settings(env_file)
     if not settings.redis_url:
         click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
         sys.exit(2)
+    _port_free_or_exit(settings.host, settings.port)
     configure_logging(settings.log_level, settings.log_format)
     log.info("receiver starting", host=settings.host, port=settings.port)
     _run_web(settings)
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+@click.command(
+    context_settings={"ignore_unknown_options": True},
+    epilog=settings_help(WORKER_NEEDS, _BROKER + "; optional WORKER_CONCURRENCY and the rest"),
+)
+@env_file_option
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
-def worker(celery_args: tuple[str, ...]) -> None:
-    """Run only a Celery worker (arguments after -- go to Celery)."""
-    settings = _worker_settings()
+def worker(env_file: Path | None, celery_args: tuple[str, ...]) -> None:
+    """Run only a Celery worker (CELERY_ARGS, after --, go to Celery)."""
+    env_file = settings_file(env_file)
+    _prepare_metrics_dir()
+    settings = _worker_settings(env_file)
     if not settings.redis_url:
         click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
         sys.exit(2)
+    if settings.worker_metrics_port:
+        _port_free_or_exit(settings.worker_metrics_host, settings.worker_metrics_port)
     # Only now the worker's code: a settings error above costs no import of it.
+    from codex_common.jobs import COMMAND_QUEUE, REVIEW_QUEUE
     from workers import runtime
     from workers.celery_app import create_celery, effective_visibility_timeout
+    from workers.metrics import connect_worker_signals
     from workers.model.lifecycle import check_at_start
     from workers.tasks import register_tasks, schedule_redelivery
 
@@ -114,6 +160,13 @@ def worker(celery_args: tuple[str, ...]) -> None:
         click.echo(f"codex-bot: {'; '.join(models.problems)}", err=True)
         sys.exit(2)
     runtime.configure(settings)
+    connect_worker_signals(
+        settings.worker_metrics_host,
+        settings.worker_metrics_port,
+        settings.redis_url,
+        (REVIEW_QUEUE, COMMAND_QUEUE),
+        lambda: runtime.current().model.keys.parked_count(),
+    )
     app = create_celery(settings.redis_url, settings.limits)
     register_tasks(app)
     schedule_redelivery(app, settings.redelivery_interval_seconds, settings.data_dir)
@@ -144,10 +197,33 @@ def worker(celery_args: tuple[str, ...]) -> None:
     app.worker_main(argv)
 
 
-@click.command()
-def beat() -> None:
+def _prepare_metrics_dir() -> None:
+    """Point ``PROMETHEUS_MULTIPROC_DIR`` at an empty directory before anything imports
+    ``prometheus_client``, so every pool process counts into files the parent serves: the
+    operator's (emptied of an earlier run's files) or a fresh one of this worker's own."""
+    given = os.environ.get(_MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            old.unlink()
+        return
+    made = tempfile.mkdtemp(prefix="codex-worker-metrics-")
+    os.environ[_MULTIPROC_ENV] = made
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:  # not in a forked pool process exiting
+            shutil.rmtree(made, ignore_errors=True)
+
+    atexit.register(remove)
+
+
+@click.command(epilog=settings_help(WORKER_NEEDS, _BROKER + "; REDELIVERY_INTERVAL_SECONDS"))
+@env_file_option
+def beat(env_file: Path | None) -> None:
     """Run only the scheduler that sends the redelivery sweep (one per deployment)."""
-    settings = _worker_settings()
+    settings = _worker_settings(settings_file(env_file))
     if not settings.redis_url:
         click.echo("codex-bot: setting REDIS_URL or CELERY_BROKER_URL: is required", err=True)
         sys.exit(2)
@@ -164,10 +240,12 @@ def beat() -> None:
     app.start(["beat", "--loglevel", settings.log_level])
 
 
-def _worker_settings() -> WorkerSettings:
+def _worker_settings(env_file: Path | None) -> WorkerSettings:
     from workers.config import WorkerSettings
 
-    return _settings_or_exit(lambda: load_settings(WorkerSettings, env_file=ENV_FILE))
+    return settings_or_exit(
+        lambda: load_settings(WorkerSettings, env_file=env_file), env_file, WORKER_NEEDS
+    )
 
 
 @contextmanager
@@ -184,13 +262,23 @@ def _embedded_redis(data_dir: Path) -> Iterator[str]:
         log.info("embedded broker stopped")
 
 
-@click.command()
-def serve() -> None:
+@click.command(
+    epilog=settings_help(
+        SERVE_NEEDS, "; without REDIS_URL a private Redis is started under DATA_DIR/redis"
+    )
+)
+@env_file_option
+def serve(env_file: Path | None) -> None:
     """Run the receiver and a worker together on one machine."""
-    web_settings = _settings_or_exit(lambda: load_settings(WebSettings, env_file=ENV_FILE))
-    _worker_settings()  # fail before starting anything
+    env_file = settings_file(env_file)
+    web_settings = settings_or_exit(
+        lambda: load_settings(WebSettings, env_file=env_file), env_file, SERVE_NEEDS
+    )
+    _worker_settings(env_file)  # fail before starting anything
+    _port_free_or_exit(web_settings.host, web_settings.port)
     configure_logging(web_settings.log_level, web_settings.log_format)
     stopping: list[int] = []
+    failed: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stopping.append(signum)
@@ -208,6 +296,8 @@ def serve() -> None:
             # Supervise: the first signal or the first child to exit stops everything.
             while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.2)
+            if not stopping:
+                failed.extend(c.returncode for c in children if c.returncode is not None)
             log.info("stopping", signal=stopping[0] if stopping else None)
             for child in children:
                 if child.poll() is None:
@@ -221,6 +311,9 @@ def serve() -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if failed:
+        # A child that stopped by itself is a failure a supervisor must see, whatever its code.
+        sys.exit(1)
 
 
 @contextmanager

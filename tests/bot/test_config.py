@@ -227,6 +227,9 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, command: str) -> None:
         text=True,
         timeout=60,
     )
+    # Which settings file was read (none here), the setting, and what to copy and fill in.
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("codex-bot: setting ")
+    source, setting, hint = result.stderr.splitlines()
+    assert source.startswith("codex-bot: no .env found")
+    assert setting.startswith("codex-bot: setting ")
+    assert "copy .env.example to .env and fill in" in hint

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 import uuid
 from typing import Any
 
@@ -78,8 +79,11 @@ def test_built_messages_equal_celerys_own(
     celery: Celery, task: str, queue: str, job: ReviewJob | CommandJob
 ) -> None:
     factory = MessageFactory.protocol2()
+    before = time.time()
     job_id, raw = factory.build(task, queue, job)
     envelope = json.loads(raw)
+    # Our one header beyond Celery's: when the receiver accepted the delivery.
+    assert before <= envelope["headers"].pop("codex_accepted_at") <= time.time()
     body = json.loads(base64.b64decode(envelope["body"]))
     expected = json.loads(json.dumps(celery_reference(celery, task, queue, job)))
     tag = envelope["properties"].pop("delivery_tag")

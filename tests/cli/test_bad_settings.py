@@ -53,9 +53,17 @@ def run(command: str, cwd: Path, **env: str) -> tuple[subprocess.CompletedProces
     return result, time.monotonic() - started
 
 
+def without_source_line(stderr: str) -> str:
+    """stderr without the line each command starts with: which settings file it read."""
+    announcement = ("codex-bot: settings from ", "codex-bot: no .env found;")
+    return "".join(
+        line for line in stderr.splitlines(keepends=True) if not line.startswith(announcement)
+    )
+
+
 def assert_one_line_naming(result: subprocess.CompletedProcess[str], variable: str) -> None:
     assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
+    assert without_source_line(result.stderr).count("\n") == 1, result.stderr
     assert variable in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 

@@ -94,7 +94,7 @@ def test_review_diff_reviews_a_local_diff_with_the_model(world: World, tmp_path:
     )
 
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     (found,) = data["findings"]
     assert (found["path"], found["line"], found["start_line"], found["side"]) == (
         "calc.py",
@@ -129,7 +129,7 @@ def test_review_diff_dry_run_prices_come_from_the_model_client_table(tmp_path: P
             review_diff, [str(source), "--dry-run", "--format", "json", *args], env=env
         )
         assert result.exit_code == 0, result.output
-        data = json.loads(result.output)
+        data = json.loads(result.stdout)
         return data["estimated_cost_usd"], data["totals"]["prompt_tokens"]
 
     cost, tokens = estimate(env={"MODEL_PRICES": "", "OPENAI_MODEL": ""})

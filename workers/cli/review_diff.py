@@ -6,7 +6,12 @@ from the model client's own price table, with ``MODEL_PRICES`` read by the
 worker's own parser (``workers.model.config.parse_prices``), so an estimate and
 a bill use the same prices. The dry run needs no API key; the review does, and
 reads the model section (``ModelSettings``) from the environment and ``.env``.
-``--head DIR`` points at the new tree so enclosing functions can be shown;
+``--head DIR`` points at the new tree so enclosing functions can be shown; the
+diff's paths are matched under DIR as they are or with leading directories
+removed (like ``patch -p``: ``b/src/x.py``, or ``new/src/x.py`` from
+``git diff --no-index old new``), one level for the whole diff; a path that is
+absolute, climbs out with ``..`` or resolves outside DIR through a symlink is
+never read, and a diff none of whose files exists under DIR is an error.
 ``--repo DIR`` (a checkout of the head) also adds each segment's related code
 (``context``: callers, definitions, tests; ``workers.context``), as the worker
 finds it in its mirror.
@@ -19,12 +24,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
+from codex_common.cli import env_file_option, settings_file, settings_help
 from workers.context.items import SegmentContext
 from workers.context.related import DEFAULT_CONTEXT_TOKENS, plan_context
 from workers.diff import PlanOptions, ReviewPlan, parse_git_diff, plan_review
@@ -98,13 +105,62 @@ def add_context(data: dict[str, Any], contexts: Mapping[int, SegmentContext]) ->
     data["totals"]["context_tokens"] = sum(c.tokens for c in contexts.values())
 
 
-def _read_heads(root: Path, plan_paths: list[str]) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class Heads:
+    """What ``read_heads`` found under ``--head``: contents by diff path, how many leading
+    directories were removed to match, and the paths refused for leaving the tree."""
+
+    contents: dict[str, str]
+    strip: int
+    refused: tuple[str, ...]
+
+
+def _inside(root: Path, relative: str) -> Path | None:
+    """``root / relative`` when it stays inside ``root`` (symlinks followed), else ``None``."""
+    if relative.startswith("/") or ".." in Path(relative).parts:
+        return None
+    resolved = (root / relative).resolve()
+    return resolved if resolved.is_relative_to(root) else None
+
+
+def _stripped(path: str, level: int) -> str | None:
+    parts = path.split("/")
+    return "/".join(parts[level:]) if level < len(parts) else None
+
+
+def read_heads(root: Path, paths: list[str]) -> Heads:
+    """The new side's contents of ``paths`` under ``root``, at the strip level (0, 1, 2...)
+    that finds the most of them; raises ``click.UsageError`` when none is found."""
+    root = root.resolve()
+    best: tuple[int, int] = (0, -1)  # (found, level)
+    depth = max((p.count("/") for p in paths), default=0)
+    for level in range(depth + 1):
+        found = 0
+        for path in paths:
+            rel = _stripped(path, level)
+            file = _inside(root, rel) if rel else None
+            if file is not None and file.is_file():
+                found += 1
+        if found > best[0]:
+            best = (found, level)
+    if paths and best[0] == 0:
+        refused = [p for p in paths if _inside(root, p) is None]
+        why = f"; refused, outside it: {', '.join(refused)}" if refused else ""
+        raise click.UsageError(
+            f"--head {root}: none of the diff's {len(paths)} files is there "
+            f"(looked for {paths[0]!r}, also with leading directories removed){why}"
+        )
+    level = max(best[1], 0)
     contents: dict[str, str] = {}
-    for path in plan_paths:
-        file = root / path
-        if file.is_file():
+    refused_paths: list[str] = []
+    for path in paths:
+        rel = _stripped(path, level)
+        file = _inside(root, rel) if rel else None
+        if file is None:
+            refused_paths.append(path)
+        elif file.is_file():
             contents[path] = file.read_bytes().decode("utf-8", errors="replace")
-    return contents
+    return Heads(contents, level, tuple(refused_paths))
 
 
 def _print_text(data: dict[str, Any]) -> None:
@@ -133,11 +189,32 @@ def _print_text(data: dict[str, Any]) -> None:
     )
 
 
-@click.command("review-diff")
+@click.command(
+    "review-diff",
+    epilog=settings_help(
+        ("OPENAI_API_KEY (not for --dry-run)",),
+        "; optional OPENAI_BASE_URL, OPENAI_MODEL, MODEL_PRICES and REDIS_URL "
+        "(unset: a throwaway Redis)",
+    ),
+)
 @click.argument("source", type=click.Path(allow_dash=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Print the plan only; no network.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--head", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@env_file_option
+@click.option("--dry-run", is_flag=True, help="Print the plan and its estimated cost; no network.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output: lines for people, or one JSON document for scripts.",
+)
+@click.option(
+    "--head",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Directory holding the diff's new side (the checkout after the change), for "
+    "enclosing functions and suggestions; prefixed paths (b/, git diff --no-index a b) "
+    "are matched; nothing outside it is read.",
+)
 @click.option(
     "--repo",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -154,9 +231,27 @@ def _print_text(data: dict[str, Any]) -> None:
 )
 @click.option("--include", multiple=True, help="Glob of paths to review (gitignore syntax).")
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (gitignore syntax).")
-@click.option("--segment-tokens", type=int, default=DEFAULT_SEGMENT_TOKENS, show_default=True)
-@click.option("--total-tokens", type=int, default=DEFAULT_TOTAL_TOKENS, show_default=True)
-@click.option("--model", default=DEFAULT_MODEL, show_default=True, envvar="OPENAI_MODEL")
+@click.option(
+    "--segment-tokens",
+    type=int,
+    default=DEFAULT_SEGMENT_TOKENS,
+    show_default=True,
+    help="Largest prompt of one model call, in tokens of diff.",
+)
+@click.option(
+    "--total-tokens",
+    type=int,
+    default=DEFAULT_TOTAL_TOKENS,
+    show_default=True,
+    help="Most tokens of diff reviewed in all; segments beyond it are listed as not reviewed.",
+)
+@click.option(
+    "--model",
+    default=DEFAULT_MODEL,
+    show_default=True,
+    envvar="OPENAI_MODEL",
+    help="Model whose price the dry run estimates with (OPENAI_MODEL).",
+)
 @click.option(
     "--prices",
     envvar="MODEL_PRICES",
@@ -165,6 +260,7 @@ def _print_text(data: dict[str, Any]) -> None:
 )
 def review_diff(
     source: str,
+    env_file: Path | None,
     dry_run: bool,
     fmt: str,
     head: Path | None,
@@ -177,11 +273,16 @@ def review_diff(
     model: str,
     prices: str | None,
 ) -> None:
-    """Plan (with --dry-run) the review of a git diff read from SOURCE or stdin."""
+    """Review (or plan, with --dry-run) a git diff read from SOURCE, or stdin for -."""
     raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     files = parse_git_diff(raw)
-    tree = head or repo
-    heads = _read_heads(tree, [f.path for f in files]) if tree is not None else {}
+    heads: dict[str, str] = {}
+    tree = head or repo  # a checkout of the head holds the new side too
+    if tree is not None:
+        found = read_heads(tree, [f.path for f in files])
+        for path in found.refused:
+            click.echo(f"codex-bot review-diff: not reading {path}: outside {tree}", err=True)
+        heads = found.contents
     options = PlanOptions(
         include=include, exclude=exclude, segment_tokens=segment_tokens, total_tokens=total_tokens
     )
@@ -190,7 +291,8 @@ def review_diff(
     if not dry_run:
         from workers.cli.review import review_local_diff
 
-        review_local_diff(files, heads, plan, fmt, options, related=contexts)
+        env_file = settings_file(env_file, "codex-bot review-diff")
+        review_local_diff(files, heads, plan, fmt, options, env_file, related=contexts)
         return
     try:
         table = price_table(prices)

@@ -22,6 +22,8 @@ import github
 from github import Auth
 from github.GithubRetry import GithubRetry
 
+from workers import metrics
+
 from .client import GitHubClient, call
 from .deliveries import HookDelivery, iter_deliveries, redeliver
 from .models import AppIdentity
@@ -70,6 +72,12 @@ class SafeRetry(GithubRetry):
     def _is_method_retryable(self, method: str) -> bool:
         # Consulted by urllib3 for read errors: a write whose answer was lost may have landed.
         return method.upper() not in _UNSAFE
+
+    def sleep(self, response: Any = None) -> None:
+        # Every wait before a retry (rate limits and backoff) is counted for the operator.
+        started = time.monotonic()
+        super().sleep(response)
+        metrics.waited("github", time.monotonic() - started)
 
 
 def retry_policy(

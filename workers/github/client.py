@@ -21,6 +21,8 @@ import requests
 from github import GithubException
 from github.Requester import Requester
 
+from workers import metrics
+
 from .errors import GitHubError, NotFound, ServerError, TransportError
 from .models import (
     AppIdentity,
@@ -69,9 +71,12 @@ def call(
             input=dict(body) if body is not None else None,
         )
     except GithubException as exc:
+        metrics.github_request(method, url, exc.status)
         raise GitHubError.from_exception(exc) from exc
     except requests.RequestException as exc:
+        metrics.github_request(method, url, "no_answer")
         raise TransportError(f"{method} {url}: {exc}") from exc
+    metrics.github_request(method, url, 200)
     return dict(headers), data
 
 

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import redis
 
+from workers import metrics
+
 
 class Pacer(Protocol):
     def slot(self, installation_id: int) -> AbstractContextManager[None]:
@@ -80,6 +82,7 @@ class RedisPacer:
             if last is not None:
                 wait = float(last) + self.min_interval - time.time()
                 if wait > 0:
+                    metrics.waited("github", wait)
                     time.sleep(wait)
             try:
                 yield

@@ -15,7 +15,7 @@ usage and ``ended_early`` set, since the provider may bill it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,6 +23,7 @@ from typing import Any, Final, Literal, Self
 
 import redis
 
+from workers import metrics
 from workers.model.wire import Usage
 
 _NANO: Final = Decimal(1_000_000_000)
@@ -149,6 +150,9 @@ class BudgetLedger:
         pipe.rpush(calls, json.dumps(record.to_dict()))
         pipe.expire(calls, _PR_TTL)
         pipe.execute()
+        metrics.model_call(
+            record.model, call.repository, record.usage.to_dict(), float(record.cost_usd)
+        )
 
     def spent(self, repository: str, month: str) -> Decimal:
         raw: Mapping[bytes, bytes] = self._redis.hgetall(self._month(repository, month))
@@ -161,6 +165,14 @@ class BudgetLedger:
     def usage_for_installation(self, installation_id: int) -> Totals:
         raw: Mapping[bytes, bytes] = self._redis.hgetall(self._installation(installation_id))
         return Totals.from_redis(raw)
+
+    def monthly_totals(self) -> Iterator[tuple[str, str, Totals]]:
+        """``(repository, YYYY-MM, totals)`` for every repository and month on record."""
+        start = len(self._prefix) + len(":repo:")
+        for raw_key in self._redis.scan_iter(match=f"{self._prefix}:repo:*", count=500):
+            repository, _, month = raw_key.decode()[start:].rpartition(":")
+            totals: Mapping[bytes, bytes] = self._redis.hgetall(raw_key)
+            yield repository, month, Totals.from_redis(totals)
 
     def calls_for_pr(self, repository: str, pr_number: int) -> tuple[CallRecord, ...]:
         raw: list[bytes] = self._redis.lrange(self._pr(repository, pr_number) + ":calls", 0, -1)

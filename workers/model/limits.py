@@ -346,6 +346,10 @@ class KeyPool:
             self._redis.hset(name, mapping=fields)  # type: ignore[arg-type]
             self._redis.expire(name, 3600)
 
+    def parked_count(self) -> int:
+        """How many keys are parked now (for the workers' metrics)."""
+        return len(self.parked_keys())
+
     def cool(self, index: int, seconds: float) -> None:
         """Rank a key last for ``seconds`` (a 429 named that wait); it stays usable."""
         name = f"{self._names[index]}:state"

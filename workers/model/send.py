@@ -32,6 +32,7 @@ import httpx
 import redis
 
 from codex_common.logs import get_logger
+from workers import metrics
 from workers.model.config import ModelConfig
 from workers.model.errors import (
     KeyRefused,
@@ -131,6 +132,7 @@ class Sender:
                 error = exc
             finally:
                 self._keys.release(lease, actual)
+            metrics.model_call_failed(str(body["model"]), call.repository)
             if isinstance(error, ModelHTTPError) and error.request_id:
                 tally.request_ids.append(error.request_id)
             if isinstance(error, KeyRefused):
@@ -170,6 +172,7 @@ class Sender:
             )
             tally.retries += 1
             tally.waited += delay
+            metrics.waited("openai", delay)
             self._clock.sleep(delay)
 
     def _attempt(

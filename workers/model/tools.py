@@ -34,7 +34,6 @@ class ToolHost(Protocol):
 
     def find_references(self, symbol: str) -> str: ...
 
-
     @property
     def search_scope(self) -> str:
         """What ``search`` looks through, as a phrase ("the pull request's changed files")."""

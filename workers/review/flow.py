@@ -94,6 +94,8 @@ from workers.review.segments import SegmentReviewer, models_used
 from workers.review.select import ReviewScope, check_conclusion, skip_reason
 from workers.review.summary import compose_review, summarize_run
 from workers.review.work import Trusted, plan_work
+from workers.stats.hooks import record_applied, record_posted
+from workers.stats.records import ReviewStats
 
 log = get_logger("workers.review")
 
@@ -145,6 +147,7 @@ class ReviewFlow:
         self.records = ReviewRecords(
             deps.redis, self.settings.redis_prefix, self.settings.record_ttl_seconds
         )
+        self.stats = ReviewStats(deps.redis)
         self.reviewer = SegmentReviewer(
             deps.model,
             cache=deps.cache,
@@ -310,6 +313,8 @@ class ReviewFlow:
             pr_diffs,
             self.deps.mirror,
         )
+        if not run.dry_run:
+            record_applied(self.stats, job, head, work.contents)
         laps.lap("plan")
 
         self.progress.stage("reviewing")
@@ -411,6 +416,7 @@ class ReviewFlow:
             # A push with nothing new says so in the check run only: no review noise.
             if not (quiet and job.trigger == "synchronize"):
                 review_id = gh.create_review(pull.number, head, draft.body, draft.comments).id
+                record_posted(self.stats, job, head, decided, self.deps.clock())
             self.records.reviewed(job, head, decided.posted_fingerprints)
         laps.lap("post")
         conclusion = check_conclusion(

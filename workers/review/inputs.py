@@ -280,4 +280,3 @@ def commit_messages(gh: GitHubClient, pull: PullRequest, wanted: int) -> tuple[s
         log.warning("could not read the commit messages", error=str(exc))
         return messages[-wanted:]
     return messages[-wanted:]
-

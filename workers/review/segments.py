@@ -249,6 +249,7 @@ def review_local_plan(
     options: PlanOptions | None = None,
     concurrency: int = 8,
     related: Mapping[int, SegmentContext] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> LocalReview:
     """Review ``plan``'s segments of a local diff with ``SegmentReviewer``: no GitHub,
     no cache, no tools, no posting.
@@ -264,7 +265,7 @@ def review_local_plan(
         call=CallContext(0, "local/diff", 0, "0" * 40, "review-diff"),
         related=related or {},
     )
-    results = SegmentReviewer(model, concurrency=concurrency).review(work)
+    results = SegmentReviewer(model, concurrency=concurrency, progress=progress).review(work)
     anchors = anchor_findings([f for r in results for f in r.findings], files, heads)
     return LocalReview(
         results=tuple(results),

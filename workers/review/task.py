@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from codex_common.jobs import ReviewJob
 from codex_common.logs import get_logger
+from workers import metrics
 from workers.mirror import Mirror, RepoMirrors
 from workers.review.cache import SegmentCache
 from workers.review.checkrun import ReviewCheckRun
@@ -86,4 +87,5 @@ def review_pull_request(
         cost_usd=str(outcome.cost_usd),
         timings=dict(outcome.timings),
     )
+    metrics.review_ended(outcome.status)
     return outcome

@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 from starlette.requests import Request
 
-from .api import LEVEL, ApiError, Ctx, iso, route, unprocessable
+from .api import LEVEL, ApiError, Ctx, iso, paginate, route, unprocessable
 from .repos import repo_json
 from .state import State, Token
 
@@ -103,6 +103,27 @@ def installation_json(ctx: Ctx, inst_id: int) -> dict[str, Any]:
         "created_at": iso(0),
         "updated_at": iso(0),
     }
+
+
+@route("GET", "/app/installations", auth="app")
+def app_installations(ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
+    """The App's installations, oldest first, paginated like GitHub's list."""
+    mine = [i.id for i in ctx.state.installations.values() if i.app_id == ctx.app_id]
+    return paginate(ctx, "/app/installations", [installation_json(ctx, i) for i in sorted(mine)])
+
+
+@route("GET", "/installation/repositories", auth="user")
+def installation_repositories(ctx: Ctx) -> tuple[int, Any, dict[str, str]]:
+    """The repositories an installation token reaches; a personal token is refused."""
+    token = ctx.token
+    assert token is not None
+    if token.user is not None:
+        raise ApiError(403, "Resource not accessible by personal access token")
+    inst = ctx.state.installations[token.installation_id]
+    names = sorted(token.repositories if token.repositories is not None else inst.repositories)
+    repos = [repo_json(ctx, ctx.state.repos[n]) for n in names if n in ctx.state.repos]
+    status, chunk, headers = paginate(ctx, "/installation/repositories", repos)
+    return status, {"total_count": len(repos), "repositories": chunk}, headers
 
 
 @route("GET", "/repos/{owner}/{repo}/installation", auth="app")
