@@ -11,7 +11,10 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,3 +129,25 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+@contextmanager
+def redis_at(url: str | None, *, prefix: str) -> Iterator[redis.Redis[bytes]]:
+    """A client of the Redis at ``url``, or of a throwaway server (in a temporary
+    directory named with ``prefix``, stopped on exit) when ``url`` is unset: what a
+    one-off command uses where ``serve`` would start its own."""
+    if url:
+        client: redis.Redis[bytes] = redis.Redis.from_url(url)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        server = RedisServer.start(Path(tmp), durable=False)
+        client = redis.Redis.from_url(server.url)
+        try:
+            yield client
+        finally:
+            client.close()
+            server.stop()

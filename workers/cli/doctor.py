@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,7 +48,7 @@ from workers.model import CallContext, ModelClient
 from workers.model.errors import NoUsableKey
 from workers.model.lifecycle import check_at_start
 from workers.model.retry import RetryPolicy
-from workers.redis_server import RedisServer, RedisServerError, find_redis_server
+from workers.redis_server import RedisServerError, find_redis_server, redis_at
 
 GITHUB_TIMEOUT = 5.0
 MODEL_TIMEOUT = 30.0
@@ -223,26 +221,6 @@ def _parse_ping(data: Any) -> bool:
     return bool(data["ok"])
 
 
-@contextmanager
-def _model_redis(url: str | None) -> Iterator[redis.Redis[bytes]]:
-    """The broker's Redis, or a throwaway one when ``serve`` would start its own."""
-    if url:
-        client: redis.Redis[bytes] = redis.Redis.from_url(url)
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    with tempfile.TemporaryDirectory(prefix="codex-doctor-") as tmp:
-        server = RedisServer.start(Path(tmp), durable=False)
-        client = redis.Redis.from_url(server.url)
-        try:
-            yield client
-        finally:
-            client.close()
-            server.stop()
-
-
 def check_model(doctor: Doctor) -> list[Check]:
     config = doctor.settings.to_config()
     # The worker's start-up check: every configured model priced, not shut down, served.
@@ -254,7 +232,7 @@ def check_model(doctor: Doctor) -> list[Check]:
         Check("model", True, f"warning: {warning}", warning=True) for warning in models.warnings
     ]
     try:
-        with _model_redis(doctor.settings.redis_url) as store:
+        with redis_at(doctor.settings.redis_url, prefix="codex-doctor-") as store:
             for index, key in enumerate(config.keys, start=1):
                 one = dataclasses.replace(
                     config,

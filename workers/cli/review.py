@@ -24,9 +24,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +48,7 @@ from workers.github.errors import GitHubError
 from workers.mirror import InstallationTokens, Mirror, RepoMirrors
 from workers.model import ModelClient, ModelConfig, ModelSettings
 from workers.model.errors import ModelError
-from workers.redis_server import RedisServer
+from workers.redis_server import redis_at
 from workers.review.cache import SegmentCache
 from workers.review.flow import ReviewFlow
 from workers.review.outcome import DraftReview, PipelineSettings, ReviewDeps, ReviewOutcome
@@ -103,25 +101,6 @@ def parse_target(target: str) -> tuple[str, int]:
     if match is None:
         raise click.BadParameter(f"{target!r} is not OWNER/REPO#NUMBER", param_hint="TARGET")
     return match["repo"], int(match["number"])
-
-
-@contextmanager
-def _redis(url: str | None) -> Iterator[redis.Redis[bytes]]:
-    if url:
-        client: redis.Redis[bytes] = redis.Redis.from_url(url)
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    with tempfile.TemporaryDirectory(prefix="codex-review-") as tmp:
-        server = RedisServer.start(Path(tmp), durable=False)
-        client = redis.Redis.from_url(server.url)
-        try:
-            yield client
-        finally:
-            client.close()
-            server.stop()
 
 
 def print_draft(console: Console, draft: DraftReview) -> None:
@@ -277,7 +256,7 @@ def _run(
     if settings.mirror_max_bytes > 0:
         mirror = Mirror(settings.data_dir / "mirrors", max_bytes=settings.mirror_max_bytes)
         mirrors = RepoMirrors(mirror, tokens)
-    with _redis(settings.redis_url) as store:
+    with redis_at(settings.redis_url, prefix="codex-review-") as store:
         model = ModelClient.create(model_config, store)
         deps = ReviewDeps(
             github=factory,
@@ -371,7 +350,7 @@ def review_local_diff(
     )
     config = settings.to_config()
     try:
-        with _redis(settings.redis_url) as store:
+        with redis_at(settings.redis_url, prefix="codex-review-") as store:
             model = ModelClient.create(config, store)
             try:
                 with segment_progress() as bar:
