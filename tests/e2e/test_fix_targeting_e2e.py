@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from codex_common.jobs import CommentKind
+from codex_common.logs import configure_logging
 from tests.e2e.fix_helpers import (
     EDIT,
     FIXED,
@@ -285,6 +287,8 @@ def test_hostile_file_and_branch_names_stay_in_data_blocks_and_widen_no_commit(h
 def test_an_outsider_gets_one_answer_per_pr_per_hour_then_silence(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ):
+    # Log lines to the captured stdout, whatever an earlier test configured.
+    configure_logging("INFO", "console", stream=sys.stdout)
     gh, world = harness.gh, harness.world
     outcome, first = harness.fix("mallory", "/codex fix everything")
     assert outcome == "refused"

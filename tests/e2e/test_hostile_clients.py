@@ -387,10 +387,16 @@ def test_a_placeholder_or_short_secret_stops_the_receiver_with_status_2(
         [*CODEX_BOT, "web"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    # One line says where settings came from; one says what is wrong.
+    lines = [line for line in result.stderr.strip().splitlines() if not _source_line(line)]
     assert len(lines) == 1, result.stderr
     assert "WEBHOOK_SECRET" in lines[0]
     assert secret not in result.stderr
+
+
+def _source_line(line: str) -> bool:
+    """The line every command prints about the settings file it read (or found none)."""
+    return line.startswith(("codex-bot: settings from ", "codex-bot: no .env found"))
 
 
 def test_a_fresh_copy_of_the_shipped_env_example_stops_the_receiver(tmp_path: Path) -> None:
@@ -400,4 +406,7 @@ def test_a_fresh_copy_of_the_shipped_env_example_stops_the_receiver(tmp_path: Pa
         [*CODEX_BOT, "web"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2
-    assert result.stderr.strip().startswith("codex-bot: setting WEBHOOK_SECRET")
+    lines = [line for line in result.stderr.strip().splitlines() if not _source_line(line)]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("codex-bot: setting WEBHOOK_SECRET")
+    assert f"settings from {tmp_path / '.env'}" in result.stderr

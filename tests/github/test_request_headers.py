@@ -3,6 +3,7 @@ says who is asking; its connection pool holds one connection per sharing thread.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -61,6 +62,8 @@ def test_a_personal_token_client_sends_the_same_headers(world: World) -> None:
 def test_the_connection_pool_is_as_large_as_the_threads_sharing_it(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # urllib3's warning whatever level an earlier test left on the root logger.
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
     app = world.github_app(pool_size=24)
     gh = app.installation_client(world.installation, "acme/widgets")
     world.emulator.slow_next("GET", r"/contents/", 0.2, times=48)
@@ -73,6 +76,7 @@ def test_a_pool_smaller_than_its_threads_throws_connections_away(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The failure the pool size prevents, shown with PyGithub's default of 10."""
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
     app = world.github_app()
     gh = app.installation_client(world.installation, "acme/widgets")
     world.emulator.slow_next("GET", r"/contents/", 0.2, times=48)

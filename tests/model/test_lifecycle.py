@@ -222,7 +222,7 @@ def test_doctor_says_when_the_api_refuses_every_key(
     assert "FAIL  OPENAI_API_KEY: the API refused every key: key 1 (401)" in model_line
 
 
-def test_doctor_passes_with_one_key_left_and_names_the_parked_one(
+def test_doctor_tries_each_key_and_names_the_revoked_one(
     openai_emulator: ResponsesEmulator, model_redis: RedisServer, pem: str
 ) -> None:
     openai_emulator.revoke("sk-test-0")
@@ -243,9 +243,17 @@ def test_doctor_passes_with_one_key_left_and_names_the_parked_one(
         for name in store.scan_iter("codex:model:*"):
             store.delete(name)
         store.close()
-    model_line = next(line for line in result.output.splitlines() if line.startswith("model"))
-    assert model_line.split()[1] == "ok", result.output
-    assert "key 1 parked (unauthorized)" in model_line
+    lines = {
+        line[:13].strip(): line[13:].strip()
+        for line in result.output.splitlines()
+        if line.startswith("model key")
+    }
+    # Each key is tried on its own: the revoked one is a problem to fix, named with its
+    # reason; the good one answers.
+    assert lines["model key 1"].startswith("FAIL"), result.output
+    assert "key 1 (unauthorized)" in lines["model key 1"]
+    assert lines["model key 2"].startswith("ok"), result.output
+    assert result.exit_code == 1
 
 
 # -- a repository's own choice ----------------------------------------------------------------
