@@ -335,8 +335,10 @@ def run_command_job(
     comment_id: int,
     kind: CommentKind = "issue_comment",
     command: CommandName = "fix",
+    github_web_url: str | None = None,
 ) -> tuple[str, CommandJob]:
-    """Run the command job of an existing comment in-process, as the worker would."""
+    """Run the command job of an existing comment in-process, as the worker would
+    (``github_web_url``: the ``GITHUB_WEB_URL`` setting)."""
     job = CommandJob(
         delivery_id=f"d-{comment_id}",
         installation_id=world.installation_id,
@@ -356,6 +358,7 @@ def run_command_job(
         help_text="help",
         findings_of=lambda _body: None,
         outsiders=outsiders,
+        github_web_url=github_web_url,
     )
     return handle_command(job, deps), job
 

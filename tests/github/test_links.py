@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from codex_common.jobs import CommandJob
 from tests.e2e.fix_helpers import (
     EDIT,
     REPO,
@@ -17,11 +16,10 @@ from tests.e2e.fix_helpers import (
     fix_model,
     fix_seed,
     outsider_gate,
+    run_command_job,
 )
 from tests.emulators.github import GitHubEmulator
 from tests.emulators.openai import ResponsesEmulator, text
-from workers.commands.dispatch import handle_command
-from workers.commands.wiring import build_deps
 from workers.github.links import link_host, pull_page
 from workers.redis_server import RedisServer
 
@@ -66,28 +64,16 @@ def fix(
 
     def go(web_url: str | None) -> str:
         cid = world.gh.add_issue_comment(REPO, world.pr_number, "alice", "/codex fix area()")
-        job = CommandJob(
-            delivery_id=f"d-{cid}",
-            installation_id=world.installation_id,
-            repository=REPO,
-            pr_number=world.pr_number,
-            comment_id=cid,
-            comment_kind="issue_comment",
-            command="fix",
-            sender_login="alice",
-            sender_id=99,
-        )
-        deps = build_deps(
-            job,
-            app=world.app,
-            model=model,
-            enqueue_review=lambda _job: True,
-            help_text="help",
-            findings_of=lambda _body: None,
+        outcome, _ = run_command_job(
+            world,
+            model,
+            outsider_gate(redis_server.url),
+            "alice",
+            world.pr_number,
+            cid,
             github_web_url=web_url,
-            outsiders=outsider_gate(redis_server.url),
         )
-        assert handle_command(job, deps) == "pushed"
+        assert outcome == "pushed"
         replies = [
             c["body"]
             for c in world.gh.issue_comments(REPO, world.pr_number)
